@@ -1,0 +1,35 @@
+import { HeartlineError, OptionError } from './errors.js';
+
+type Listener = (...args: never[]) => void;
+
+/**
+ * A tiny typed event emitter. A listener that throws never breaks the connection: the error is
+ * reported through the `error` event (and an `error` listener that throws goes to the host's
+ * `reportError`), and the remaining listeners still run.
+ */
+export const createEmitter = <M extends { [K in keyof M]: Listener }>(
+  types: (keyof M)[],
+  logger?: (entry: { type: string; args: unknown[] }) => void,
+) => {
+  const sets = new Map<keyof M, Set<Listener>>(types.map((t) => [t, new Set()]));
+  const emit = <K extends keyof M>(type: K, ...args: Parameters<M[K]>): void => {
+    logger?.({ type: type as string, args });
+    for (const f of sets.get(type)!) {
+      try {
+        (f as (...a: unknown[]) => void)(...args);
+      } catch (e) {
+        if (type === 'error') (globalThis as { reportError?: (e: unknown) => void }).reportError?.(e);
+        else emit('error' as K, ...([new HeartlineError('listener', `a ${String(type)} listener threw`, e)] as Parameters<M[K]>));
+      }
+    }
+  };
+  const on = <K extends keyof M>(type: K, listener: M[K]): (() => void) => {
+    const set = sets.get(type);
+    if (!set || typeof listener != 'function') {
+      throw new OptionError(`on() takes one of ${types.join(', ')} and a function, got ${String(type)}`);
+    }
+    set.add(listener);
+    return () => void set.delete(listener);
+  };
+  return { emit, on };
+};

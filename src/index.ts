@@ -1,0 +1,19 @@
+export { connect } from './connect.js';
+export type { Connection, Events } from './connect.js';
+export { backoff } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { HeartlineError, OptionError, QueueOverflowError, isHeartlineError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type {
+  Data,
+  HeartbeatOptions,
+  Options,
+  QueueOptions,
+  Reason,
+  ReconnectOptions,
+  RetryInfo,
+  State,
+  TransportName,
+  UrlSource,
+  WebSocketLike,
+} from './options.js';

@@ -1,0 +1,178 @@
+import { OptionError } from './errors.js';
+import type { HeartlineError } from './errors.js';
+
+/** What `send()` accepts besides JSON values in JSON mode, and what a transport writes. */
+export type Data = string | ArrayBuffer | ArrayBufferView | Blob;
+/** The connection URL: fixed, or computed on every attempt (sync or async), e.g. to add a fresh token. */
+export type UrlSource = string | URL | (() => string | URL | PromiseLike<string | URL>);
+export type TransportName = 'websocket' | 'sse' | 'longpoll';
+export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/** Why the state changed; every `state` event and every `reconnecting` event carries one. */
+export type Reason =
+  | 'connect' // the first attempt, or a start after a pause
+  | 'open'
+  | 'user-close' // close() or the `signal` aborted
+  | 'user-reconnect' // reconnect()
+  | 'server-close' // the server closed cleanly (close frame)
+  | 'network-error' // the connection failed or ended without a close frame
+  | 'heartbeat-timeout' // no inbound traffic within the heartbeat deadline
+  | 'connect-timeout' // no open within `interval + timeout`
+  | 'offline' // a probe sent on the `offline` event went unanswered
+  | 'online' // the `online` event cut a backoff wait short
+  | 'hidden' // `whenHidden: 'close'` closed a hidden page's connection
+  | 'visible' // the page came back and the connection resumes
+  | 'pagehide' // the page went into the back/forward cache
+  | 'pageshow' // the page came back from the back/forward cache
+  | 'auth-failed' // the credentials were refused after one refresh, or auth() threw
+  | 'max-retries' // `reconnect.maxRetries` reached
+  | 'stop'; // shouldReconnect() said no, or the URL is unusable
+
+/** What `shouldReconnect` is told about the failure it decides on. */
+export interface RetryInfo {
+  /** Retries already made since the last stable connection. */
+  attempt: number;
+  reason: Reason;
+  /** WebSocket close code (1006 when there was none). */
+  code: number;
+  error?: HeartlineError | undefined;
+  /** What heartline would do by default. */
+  retry: boolean;
+}
+
+export interface HeartbeatOptions {
+  /** ms of inbound silence after which a ping is sent. @default 25000 */
+  interval?: number;
+  /** ms to wait for any inbound frame after the ping before the connection is declared dead. @default 10000 */
+  timeout?: number;
+  /**
+   * The ping to send to a plain server, e.g. `'ping'` or `() => JSON.stringify({ type: 'ping' })`.
+   * Sent as is (not JSON-encoded, not queued). Without it heartline only watches for silence:
+   * the server must then send something at least every `interval + timeout` ms.
+   */
+  message?: Data | (() => Data);
+  /** Recognises the server's pong so it is not delivered as a `message` event. */
+  isPong?: (data: unknown) => boolean;
+}
+
+export interface ReconnectOptions {
+  /** ms; the first retry waits up to this long. @default 500 */
+  initialDelay?: number;
+  /** ms; no scheduled wait is longer (server hints may be, up to 10 minutes). @default 30000 */
+  maxDelay?: number;
+  /** Growth of the delay per failed attempt. @default 2 */
+  factor?: number;
+  /** 0..1; the share of the delay that is randomised. 1 = full jitter. @default 1 */
+  jitter?: number;
+  /** Consecutive retries before giving up. @default Infinity */
+  maxRetries?: number;
+  /** ms a connection must stay open before the retry counter resets. @default 5000 */
+  stableAfter?: number;
+  /** Overrides the default stop rules: return true to retry, false to stop, undefined for the default. */
+  shouldReconnect?: (info: RetryInfo) => boolean | undefined;
+}
+
+export interface QueueOptions {
+  /** Messages kept while not connected. @default 1000 */
+  limit?: number;
+  /** What a full queue does with one more message; every drop is reported through `error`. @default 'drop-oldest' */
+  overflow?: 'drop-oldest' | 'drop-newest' | 'error';
+}
+
+/** A minimal structural WebSocket constructor, so polyfills, mocks and Node's global all fit. */
+export type WebSocketLike = new (url: string, protocols?: string | string[]) => WebSocket;
+
+export interface Options {
+  /** Ordered preference, filtered by feature detection. @default ['websocket'] (more with the HTTP transports) */
+  transports?: TransportName[];
+  /** Per-transport URL overrides; otherwise http(s) and ws(s) are switched on the same path. */
+  endpoints?: { websocket?: UrlSource };
+  /** WebSocket subprotocols. */
+  protocols?: string | string[];
+  /** Liveness checks; `false` turns them off. */
+  heartbeat?: false | HeartbeatOptions;
+  /** Automatic reconnection; `false` turns it off (the first failure closes for good). */
+  reconnect?: false | ReconnectOptions;
+  /** The send queue used while not connected. */
+  queue?: QueueOptions;
+  /** The event id to resume from, e.g. saved before a page reload. @default '' */
+  lastEventId?: string;
+  /**
+   * Credentials, called once per connection attempt (concurrent attempts share one call) and
+   * again after the server refused them once. Over a plain WebSocket the result is sent as the
+   * first frame (a string as is, anything else as JSON).
+   */
+  auth?: () => unknown;
+  /** true: send() JSON-encodes values and text messages are JSON-parsed before `message`. @default false */
+  json?: boolean;
+  /** @default 'arraybuffer' */
+  binaryType?: 'arraybuffer' | 'blob';
+  /** 'close' closes the connection after the page has been hidden 30 s and resumes when visible. @default 'keep' */
+  whenHidden?: 'keep' | 'close';
+  /** Connect on the first send() or on('message') instead of at once. @default false */
+  lazy?: boolean;
+  /** Aborting it closes the connection, like close(). */
+  signal?: AbortSignal;
+  /** Injected WebSocket constructor. @default globalThis.WebSocket, looked up when connecting */
+  WebSocket?: WebSocketLike;
+  /** Receives a structured record of every event, for debugging. */
+  logger?: (entry: { type: string; args: unknown[] }) => void;
+}
+
+type Required2<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
+export type ResolvedHeartbeat = Required2<Pick<HeartbeatOptions, 'interval' | 'timeout'>> & HeartbeatOptions;
+export type ResolvedReconnect = Required2<Omit<ReconnectOptions, 'shouldReconnect'>> & ReconnectOptions;
+
+const fail = (name: string, range: string, v: unknown): never => {
+  throw new OptionError(`option ${name} must be ${range}, got ${String(v)}`);
+};
+/** The longest delay setTimeout honours (ms); larger values would fire at once. */
+const MAX_MS = 2 ** 31 - 1;
+const num = (o: Record<string, unknown>, path: string, name: string, min: number, max = MAX_MS): void => {
+  const v = o[name];
+  if (typeof v !== 'number' || !(v >= min && v <= max)) fail(path + name, `a number in [${min}, ${max}]`, v);
+};
+const fn = (v: unknown, name: string): void => {
+  if (v !== undefined && typeof v !== 'function') fail(name, 'a function', v);
+};
+const oneOf = (v: unknown, name: string, values: unknown[]): void => {
+  if (v !== undefined && !values.includes(v)) fail(name, `one of ${values.join(', ')}`, v);
+};
+
+/** Fills in defaults and validates; throws {@link OptionError} naming the option and its range. */
+export const resolveHeartbeat = (h: Options['heartbeat']): ResolvedHeartbeat | undefined => {
+  if (h === false) return;
+  const r = { interval: 25000, timeout: 10000, ...h };
+  num(r, 'heartbeat.', 'interval', 1);
+  num(r, 'heartbeat.', 'timeout', 1);
+  fn(r.isPong, 'heartbeat.isPong');
+  return r;
+};
+
+export const resolveReconnect = (c: Options['reconnect']): ResolvedReconnect | undefined => {
+  if (c === false) return;
+  const r = { initialDelay: 500, maxDelay: 30000, factor: 2, jitter: 1, maxRetries: Infinity, stableAfter: 5000, ...c };
+  const p = 'reconnect.';
+  num(r, p, 'initialDelay', 0);
+  num(r, p, 'maxDelay', r.initialDelay);
+  num(r, p, 'factor', 1, 100);
+  num(r, p, 'jitter', 0, 1);
+  num(r, p, 'maxRetries', 0, Infinity);
+  num(r, p, 'stableAfter', 0);
+  fn(r.shouldReconnect, p + 'shouldReconnect');
+  return r;
+};
+
+export const validate = (o: Options): void => {
+  const ts = o.transports;
+  if (ts) {
+    // websocket is the one transport of this build: a list without it could never connect
+    if (!Array.isArray(ts) || !ts.includes('websocket')) fail('transports', 'an array including websocket', ts);
+    for (const t of ts) oneOf(t, 'transports[]', ['websocket', 'sse', 'longpoll']);
+  }
+  const q = { limit: 1000, ...o.queue };
+  num(q, 'queue.', 'limit', 0, Infinity);
+  oneOf(q.overflow, 'queue.overflow', ['drop-oldest', 'drop-newest', 'error']);
+  oneOf(o.binaryType, 'binaryType', ['arraybuffer', 'blob']);
+  oneOf(o.whenHidden, 'whenHidden', ['keep', 'close']);
+  for (const k of ['auth', 'logger', 'WebSocket'] as const) fn(o[k], k);
+};
