@@ -17,3 +17,5 @@ export type {
   UrlSource,
   WebSocketLike,
 } from './options.js';
+export { observe } from './store.js';
+export type { Snapshot } from './store.js';
