@@ -171,6 +171,7 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     if (pingAt) {
       emit('heartbeat', { rtt: now - pingAt });
       pingAt = 0;
+      setTimer(hb!.interval, tick); // the next ping is due `interval` after this answer, not at the old deadline
     }
     if (hb?.isPong?.(data)) return;
     if (o.json && typeof data == 'string') {

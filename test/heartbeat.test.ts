@@ -76,6 +76,22 @@ describe('heartbeat', () => {
     c.close();
   });
 
+  it('pings again interval ms after an answer, even when the timeout is longer than the interval', async () => {
+    const c = open({ heartbeat: { interval: 150, timeout: 1000, message: 'ping', isPong: (d) => d === 'pong' } });
+    const s = await accept();
+    const sentAt: number[] = [];
+    for (let i = 0; i < 100 && sentAt.length < 4; i++) {
+      await advance(10);
+      if (s.sent.length > sentAt.length) {
+        sentAt.push(Date.now());
+        await advance(5);
+        s.receive('pong');
+      }
+    }
+    expect(sentAt.slice(1).map((t, i) => t - sentAt[i]!)).toEqual([155, 155, 155]);
+    c.close();
+  });
+
   it('accepts any frame after a ping as the answer when the app gives no isPong', async () => {
     const c = open({ heartbeat: { interval: 1000, timeout: 500, message: () => '{"type":"ping"}' } });
     const s = await accept();
