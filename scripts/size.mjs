@@ -14,18 +14,22 @@ const budgets = [
   ["import { connect } (WebSocket core)", `export { connect } from ${JSON.stringify(dist)};`, 3500],
   ['import * (everything in the ESM entry)', `export * from ${JSON.stringify(dist)};`, 7000],
   ['dist/heartline.iife.min.js (script tag)', null, 7000],
+  // The adapters alone: their framework and the core (`./heartline.mjs`, paid for above) external.
+  ["import * from 'heartline/react' (React and the core external)", `export * from ${JSON.stringify(resolve('dist/react.mjs'))};`, 1000, ['react']],
+  ["import * from 'heartline/vue' (Vue and the core external)", `export * from ${JSON.stringify(resolve('dist/vue.mjs'))};`, 1000, ['vue']],
 ];
 
 const tmp = mkdtempSync(join(tmpdir(), 'heartline-size-'));
 let failed = 0;
 try {
-  for (const [i, [label, source, budget]] of budgets.entries()) {
+  for (const [i, [label, source, budget, externals]] of budgets.entries()) {
     let code;
     if (source === null) code = readFileSync('dist/heartline.iife.min.js', 'utf8');
     else {
       const entry = join(tmp, `entry${i}.mjs`);
       writeFileSync(entry, source);
-      const bundle = await rollup({ input: entry, logLevel: 'silent' });
+      const external = externals && ((id) => externals.includes(id) || /[/\\]?heartline\.mjs$/.test(id));
+      const bundle = await rollup({ input: entry, logLevel: 'silent', ...(external && { external }) });
       const { output } = await bundle.generate({ format: 'es' });
       code = (await minify(output[0].code, { module: true, ecma: 2020, compress: { passes: 2 } })).code;
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): set-up, then every gate in order, stopping at the
-# first failure: typecheck, unit tests, build, byte budgets, e2e in Chromium, Firefox and WebKit.
+# first failure: typecheck, unit tests, build, byte budgets, the CDN file (README SRI, ES2019),
+# the packed package (publint, attw), e2e in Chromium, Firefox and WebKit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browsers
@@ -8,4 +9,6 @@ echo "== typecheck";  npx tsc -p tsconfig.test.json
 echo "== unit";       npx vitest run
 echo "== build";      npx rollup -c --silent
 echo "== size";       node scripts/size.mjs
+echo "== cdn";        node scripts/sri.mjs
+echo "== pack";       node scripts/pack-check.mjs
 echo "== e2e";        node e2e/run.mjs

@@ -1,0 +1,103 @@
+// `POST|GET /control/<key>/<action>?...`: per-key fault injection and counters (e2e/SERVER.md).
+import { num } from './scenarios.mjs';
+
+const WAIT_FIELDS = ['upgrades', 'accepted', 'refused', 'open', 'received'];
+const WAIT_LIMIT_MS = 30000;
+
+function reply(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  return new Promise((done) => res.end(text, done));
+}
+
+/**
+ * Long-poll until every named counter is >= its value (e.g. `wait?received=12&timeout=5000`), so a
+ * test waits for the server to see something instead of sleeping. 408 with the stats on timeout.
+ */
+function wait(state, params, res) {
+  const goals = WAIT_FIELDS.filter((f) => params.has(f)).map((f) => [f, num(params, f, 0)]);
+  const met = () => goals.every(([field, min]) => state[field] >= min);
+  if (met()) return reply(res, 200, state.stats());
+  return new Promise((done) => {
+    const finish = (status) => {
+      clearTimeout(timer);
+      state.waiters.delete(check);
+      res.off('close', abandon);
+      done(reply(res, status, { ...state.stats(), timedOut: status !== 200 }));
+    };
+    const check = () => met() && finish(200);
+    const abandon = () => {
+      clearTimeout(timer);
+      state.waiters.delete(check);
+      done();
+    };
+    const timer = setTimeout(() => finish(408), Math.min(num(params, 'timeout', 5000), WAIT_LIMIT_MS));
+    state.waiters.add(check);
+    res.on('close', abandon);
+  });
+}
+
+const ACTIONS = {
+  stats: (state) => state.stats(),
+  drop(state, params) {
+    const code = num(params, 'code', 1012);
+    const reason = params.get('reason') ?? '';
+    for (const conn of state.conns) conn.close(code, reason);
+  },
+  destroy(state) {
+    for (const conn of state.conns) conn.destroy();
+  },
+  blackhole(state) {
+    for (const conn of state.conns) conn.blackhole();
+  },
+  refuse(state, params) {
+    const status = num(params, 'status', 403);
+    state.refusal = { status, remaining: num(params, 'count', Infinity) };
+  },
+  accept(state) {
+    state.refusal = null;
+  },
+  resume(state) {
+    for (const conn of state.conns) conn.resumeReading();
+  },
+  send(state, params) {
+    const data = params.get('data') ?? '';
+    for (const conn of state.conns) conn.send(data);
+  },
+};
+
+/**
+ * @param {{ registry: import('./state.mjs').Registry, restart: (downMs: number) => Promise<void> }} server
+ * @returns {Promise<boolean>} false when the path is not a control route
+ */
+export async function handleControl(req, res, url, server) {
+  const match = /^\/control\/([^/]+)\/([a-z-]+)$/.exec(url.pathname);
+  if (!match) return false;
+  if (req.method !== 'GET' && req.method !== 'POST') {
+    await reply(res, 405, { error: 'use GET or POST' });
+    return true;
+  }
+  req.resume(); // a POST body, if any, is ignored
+  const key = decodeURIComponent(match[1]);
+  const action = match[2];
+  const params = url.searchParams;
+  const state = server.registry.get(key);
+  if (action === 'wait') {
+    await wait(state, params, res);
+  } else if (action === 'restart') {
+    const down = num(params, 'down', 500);
+    res.setHeader('Connection', 'close');
+    await reply(res, 200, { ok: true, down });
+    server.restart(down).catch((err) => console.error('fixture server restart failed:', err));
+  } else if (ACTIONS[action]) {
+    const result = ACTIONS[action](state, params);
+    await reply(res, 200, result ?? { ok: true });
+  } else {
+    await reply(res, 404, { error: `unknown control action ${action}` });
+  }
+  return true;
+}

@@ -1,0 +1,111 @@
+// heartline/react: the only file that imports React. A thin layer over the core's observe()
+// (useSyncExternalStore); the connection lifecycle stays in the core.
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { connect } from '../index.js';
+import type { Connection, Events, Options, Snapshot, UrlSource } from '../index.js';
+import { initial, keyOf, storeOf } from '../bindings.js';
+
+export type { Snapshot } from '../index.js';
+
+/** What {@link useConnection} returns: the snapshot fields, a stable `send`, and the connection. */
+export interface UseConnection extends Snapshot {
+  /**
+   * Stable across renders. Sends through the connection; before the hook has started one (effects
+   * of the first commit run before it exists) the data waits in the hook and is handed over, in
+   * order, when it starts. Data waiting there when the hook's connection is replaced or unmounted
+   * is dropped with it.
+   */
+  send: (data: unknown) => void;
+  /** The hook's connection: undefined during SSR and the first render, then set for its lifetime. */
+  connection: Connection | undefined;
+}
+
+type Box = { c?: Connection | undefined; s?: Connection | undefined; q: unknown[] };
+
+const none = () => () => {};
+
+/** Calls `get()[key]…` at call time: function options always run the latest render's version. */
+const track = <T>(v: T, get: () => any): T =>
+  typeof v == 'function'
+    ? (((...a: unknown[]) => get()(...a)) as T)
+    : v && (v as object).constructor == Object
+      ? (Object.fromEntries(
+          // Constructors (WebSocket, EventSource) are kept as given: an arrow function cannot be `new`ed.
+          Object.entries(v).map(([k, x]) => [k, /^[A-Z]/.test(k) ? x : track(x, () => get()[k])]),
+        ) as T)
+      : v;
+
+const useSnapshot = (c: Connection | undefined | null, fallback: Snapshot, ready = (): boolean => true): Snapshot => {
+  const st = c && storeOf(c);
+  return useSyncExternalStore(st ? st.subscribe : none, () => (st && ready() ? st.getSnapshot() : fallback), () => fallback);
+};
+
+/**
+ * The snapshot `{ state, transport, lastEventId, error }` of a connection created elsewhere (e.g.
+ * handed down through context); re-renders only when a field changes. For `undefined` or `null` it
+ * is `{ state: 'connecting', transport: undefined, lastEventId: '', error: undefined }`, which is
+ * what useConnection's `connection` is before it exists.
+ */
+export function useConnectionState(connection: Connection | undefined | null): Snapshot {
+  return useSnapshot(connection, initial({}));
+}
+
+/**
+ * Calls `handler` for every `message` of `connection` (which may be undefined while it does not
+ * exist yet). The latest handler is called: a new function on every render does not re-subscribe.
+ */
+export function useMessage(connection: Connection | undefined | null, handler: Events['message']): void {
+  const latest = useRef(handler);
+  useEffect(() => {
+    latest.current = handler;
+  });
+  useEffect(() => connection?.on('message', (data, meta) => latest.current(data, meta)), [connection]);
+}
+
+/**
+ * Opens a connection for as long as the component is mounted and renders its state.
+ *
+ * - One connection per mounted hook, also under StrictMode: the connection is created in an
+ *   effect with `lazy` and only started by the effect of the render that exposes it, so the
+ *   double mount's discarded connection never starts, and `useMessage` handlers (in this component
+ *   or its children) are subscribed before the first message can arrive.
+ * - A new connection (the old one is closed) when the URL or an option changes by content. Not
+ *   for a new object or function identity: inline `{ json: true }` or an inline `auth` is fine.
+ *   Function options (`auth`, `logger`, `reconnect.shouldReconnect`, `heartbeat.isPong`, a URL
+ *   function…) are always called in their latest version; constructors (`WebSocket`,
+ *   `EventSource`) are taken from the first render. `lastEventId` is only where to start.
+ * - Unmount closes it.
+ * - Server-side rendering: nothing connects (effects do not run on the server); the snapshot is
+ *   `state: 'connecting'` (`'closed'` with `lazy`) on the server and on the first client render,
+ *   so hydration matches.
+ */
+export function useConnection(url: UrlSource, options: Options = {}): UseConnection {
+  const key = keyOf(url, options);
+  const latest = useRef([url, options] as const);
+  const [box] = useState<Box>(() => ({ q: [] }));
+  const [cur, setCur] = useState<readonly [Connection, string]>();
+  const conn = cur && cur[1] === key ? cur[0] : undefined;
+  const snap = useSnapshot(conn, initial(options), () => box.s === conn);
+  useEffect(() => {
+    latest.current = [url, options];
+  });
+  useEffect(() => {
+    const c = connect(track(url, () => latest.current[0]), { ...track(options, () => latest.current[1]), lazy: true });
+    setCur([(box.c = c), key]);
+    return () => {
+      box.c = box.s = undefined;
+      box.q = [];
+      c.close();
+    };
+  }, [key]);
+  useEffect(() => {
+    // The connection this render shows, and still the hook's own (not one a cleanup has closed).
+    if (conn && conn === box.c) {
+      box.s = conn;
+      if (!options.lazy && conn.state === 'closed') conn.reconnect(); // starts a connection never started
+      for (const data of box.q.splice(0)) conn.send(data);
+    }
+  }, [conn]);
+  const [send] = useState(() => (data: unknown) => void (box.s ? box.s.send(data) : box.q.push(data)));
+  return { ...snap, send, connection: conn };
+}

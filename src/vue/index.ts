@@ -1,0 +1,83 @@
+// heartline/vue: the only file that imports Vue. The same core contract as heartline/react
+// (observe(): subscribe + stable snapshot), pushed into a shallowRef.
+import { getCurrentInstance, onMounted, onScopeDispose, shallowRef, toRef, toValue, watch } from 'vue';
+import type { MaybeRefOrGetter, Ref, ShallowRef } from 'vue';
+import { connect } from '../index.js';
+import type { Connection, Events, HeartlineError, Options, Snapshot, State, TransportName, UrlSource } from '../index.js';
+import { initial, keyOf, storeOf } from '../bindings.js';
+
+export type { Snapshot } from '../index.js';
+
+/** What {@link useConnection} returns: readonly refs of the snapshot fields, `send`, the connection. */
+export interface UseConnection {
+  state: Readonly<Ref<State>>;
+  transport: Readonly<Ref<TransportName | undefined>>;
+  lastEventId: Readonly<Ref<string>>;
+  /** The latest error event, until the next one. */
+  error: Readonly<Ref<HeartlineError | undefined>>;
+  /** The whole snapshot, one object that changes identity when a field changes. */
+  snapshot: Readonly<ShallowRef<Snapshot>>;
+  /** Sends through the connection; before it exists (setup, before mount) data waits and is handed over in order. */
+  send: (data: unknown) => void;
+  /** undefined until the component is mounted (never set during SSR). */
+  connection: Readonly<ShallowRef<Connection | undefined>>;
+}
+
+/**
+ * Opens a connection for the lifetime of the current component or effect scope.
+ *
+ * - In a component it connects when mounted (never during server-side rendering; the snapshot is
+ *   then `state: 'connecting'`, or `'closed'` with `lazy`, so hydration matches); in a bare
+ *   `effectScope()` at once. It closes on `onScopeDispose`.
+ * - `url` and `options` may be refs or getters: when the URL or an option changes by content (see
+ *   heartline/react for the rule) the connection is replaced. Function options are taken from the
+ *   value at creation; read reactive state inside them, and they stay current.
+ */
+export function useConnection(url: MaybeRefOrGetter<UrlSource>, options: MaybeRefOrGetter<Options> = {}): UseConnection {
+  const connection = shallowRef<Connection>();
+  const snapshot = shallowRef(initial(toValue(options)));
+  let queued: unknown[] = [];
+  let off = (): void => {};
+  const stop = (): void => {
+    off();
+    connection.value?.close();
+  };
+  const open = (): void => {
+    stop();
+    const o = toValue(options);
+    const c = connect(toValue(url), { ...o, lazy: true });
+    const st = storeOf(c);
+    off = st.subscribe(() => (snapshot.value = st.getSnapshot()));
+    connection.value = c; // sync watchers (useMessage) subscribe here, before the connection starts
+    if (!o.lazy && c.state === 'closed') c.reconnect(); // starts it
+    snapshot.value = st.getSnapshot();
+    for (const data of queued.splice(0)) c.send(data);
+  };
+  if (getCurrentInstance()) onMounted(open);
+  else open();
+  // Not immediate: on the server, a non-immediate watcher never runs.
+  watch(
+    () => keyOf(toValue(url), toValue(options)),
+    () => connection.value && open(),
+  );
+  onScopeDispose(stop);
+  const field = <K extends keyof Snapshot>(k: K) => toRef(() => snapshot.value[k]);
+  return {
+    state: field('state'),
+    transport: field('transport'),
+    lastEventId: field('lastEventId'),
+    error: field('error'),
+    snapshot,
+    send: (data) => void (connection.value ? connection.value.send(data) : queued.push(data)),
+    connection,
+  };
+}
+
+/** Calls `handler` for every `message` of the connection (a ref or getter; may hold undefined), in the current scope. */
+export function useMessage(connection: MaybeRefOrGetter<Connection | undefined>, handler: Events['message']): void {
+  watch(
+    () => toValue(connection),
+    (c, _, onCleanup) => c && onCleanup(c.on('message', handler)),
+    { immediate: true, flush: 'sync' },
+  );
+}
