@@ -52,7 +52,7 @@ async function main() {
     if ((await run('npm', ['run', 'build'])).code !== 0) return console.log('e2e: build failed'), 1;
   }
 
-  const self = await run('node', ['--test', '--test-reporter=spec', 'e2e/server-selftest.mjs'], { capture: true });
+  const self = await run('node', ['--test', '--test-reporter=spec', 'e2e/server-selftest.mjs', 'e2e/protocol-selftest.mjs'], { capture: true });
   const selfPass = Number(/ℹ pass (\d+)/.exec(self.out)?.[1] ?? 0);
   const selfFail = Number(/ℹ fail (\d+)/.exec(self.out)?.[1] ?? 0);
   if (self.code !== 0 || selfFail > 0 || selfPass === 0) problems += 1;

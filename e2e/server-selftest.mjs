@@ -77,7 +77,10 @@ describe('routes', () => {
     assert.deepEqual([...bin], [1, 2, 3]);
     assert.equal(binIsBinary, true);
     const { body } = await control(k, 'stats');
-    assert.deepEqual(body, { upgrades: 1, accepted: 1, refused: 0, open: 1, received: 2, messages: ['hello'] });
+    assert.deepEqual(body, {
+      upgrades: 1, accepted: 1, refused: 0, open: 1, received: 2, messages: ['hello'],
+      sessions: 0, delivered: [], duplicates: 0, gaps: 0, transports: { websocket: 0, sse: 0, longpoll: 0 },
+    });
     ws.close();
   });
 

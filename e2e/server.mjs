@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { Conn } from './server/conn.mjs';
 import { handleControl } from './server/control.mjs';
+import { heartline } from './server/protocol.mjs';
+import { handleHeartlineHttp } from './server/protocol-http.mjs';
 import { scenarios } from './server/scenarios.mjs';
 import { serveStatic } from './server/static.mjs';
 import { Registry } from './server/state.mjs';
@@ -71,6 +73,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     const url = new URL(req.url ?? '/', 'http://fixture');
     try {
       if (await handleControl(req, res, url, api)) return;
+      if (await handleHeartlineHttp(req, res, url, registry)) return;
       if (url.pathname.startsWith('/ws/')) {
         res.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('426 Upgrade Required\n');
         return;
@@ -92,13 +95,12 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://fixture');
     const name = /^\/ws\/([^/]+)$/.exec(url.pathname)?.[1];
-    const scenario = name ? scenarios[name] : undefined;
+    const scenario = name ? scenarios[name] : /^\/hl\/[^/]+$/.test(url.pathname) ? heartline : undefined;
     if (!scenario) return refuseUpgrade(socket, 404);
     const params = url.searchParams;
     const state = registry.get(params.get('key') ?? '');
     state.upgrades += 1;
-    const forced = state.takeRefusal();
-    const refusal = forced ? { status: forced } : scenario.refuse?.(params, state);
+    const refusal = state.takeRefusal() ?? scenario.refuse?.(params, state);
     if (refusal) {
       state.refused += 1;
       state.changed();
@@ -162,6 +164,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
         down.resolve();
       }
       await closeListener();
+      for (const state of registry.keys.values()) state.heartline?.dispose();
       wss.close();
     },
   };

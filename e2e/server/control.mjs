@@ -1,7 +1,10 @@
 // `POST|GET /control/<key>/<action>?...`: per-key fault injection and counters (e2e/SERVER.md).
+import { streamOf } from './protocol.mjs';
 import { num } from './scenarios.mjs';
 
-const WAIT_FIELDS = ['upgrades', 'accepted', 'refused', 'open', 'received'];
+const WAIT_FIELDS = ['upgrades', 'accepted', 'refused', 'open', 'received', 'delivered'];
+/** A counter's value; `delivered` is the number of client messages the protocol delivered. */
+const counter = (state, f) => (f === 'delivered' ? (state.heartline?.delivered.length ?? 0) : state[f]);
 const WAIT_LIMIT_MS = 30000;
 
 function reply(res, status, body) {
@@ -20,7 +23,7 @@ function reply(res, status, body) {
  */
 function wait(state, params, res) {
   const goals = WAIT_FIELDS.filter((f) => params.has(f)).map((f) => [f, num(params, f, 0)]);
-  const met = () => goals.every(([field, min]) => state[field] >= min);
+  const met = () => goals.every(([field, min]) => counter(state, field) >= min);
   if (met()) return reply(res, 200, state.stats());
   return new Promise((done) => {
     const finish = (status) => {
@@ -56,7 +59,8 @@ const ACTIONS = {
   },
   refuse(state, params) {
     const status = num(params, 'status', 403);
-    state.refusal = { status, remaining: num(params, 'count', Infinity) };
+    const headers = params.has('retryAfter') ? { 'Retry-After': params.get('retryAfter') } : {};
+    state.refusal = { status, headers, remaining: num(params, 'count', Infinity) };
   },
   accept(state) {
     state.refusal = null;
@@ -67,6 +71,20 @@ const ACTIONS = {
   send(state, params) {
     const data = params.get('data') ?? '';
     for (const conn of state.conns) conn.send(data);
+  },
+  /** heartline protocol: append an event to the key's log (every session gets it, with an id). */
+  publish(state, params) {
+    const ev = streamOf(state).append(params.get('data') ?? '', { event: params.get('event') || null });
+    return { ok: true, id: ev.id };
+  },
+  /** heartline protocol: forget every session of the key; their connections get close 4409. */
+  forget(state) {
+    const stream = streamOf(state);
+    for (const session of [...stream.sessions.values()]) {
+      const link = session.link;
+      stream.forget(session);
+      link?.close(4409, 'unknown session');
+    }
   },
 };
 

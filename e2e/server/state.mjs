@@ -3,7 +3,10 @@
 
 const MESSAGE_LOG = 200;
 
-/** @typedef {{ status: number, remaining: number }} Refusal  remaining = Infinity until `accept` */
+/** @typedef {{ status: number, headers: object, remaining: number }} Refusal  remaining = Infinity until `accept` */
+
+/** The heartline protocol's counters (protocol.mjs) of a key that has not used `/hl/` yet. */
+const NO_PROTOCOL = () => ({ sessions: 0, delivered: [], duplicates: 0, gaps: 0, transports: { websocket: 0, sse: 0, longpoll: 0 } });
 
 export class KeyState {
   constructor(key) {
@@ -22,15 +25,17 @@ export class KeyState {
     this.scenarioUpgrades = new Map();
     /** @type {Set<() => void>} */
     this.waiters = new Set();
+    /** @type {import('./protocol.mjs').Stream | undefined} the `/hl/` route's log and sessions */
+    this.heartline = undefined;
   }
 
-  /** Which status (if any) the `refuse` control action imposes on the next upgrade; consumes one. */
+  /** The `{ status, headers }` (if any) the `refuse` control action imposes on the next attempt; consumes one. */
   takeRefusal() {
-    if (!this.refusal) return 0;
-    const { status } = this.refusal;
+    if (!this.refusal) return null;
+    const { status, headers } = this.refusal;
     this.refusal.remaining -= 1;
     if (this.refusal.remaining <= 0) this.refusal = null;
-    return status;
+    return { status, headers };
   }
 
   countScenarioUpgrade(scenario) {
@@ -60,6 +65,7 @@ export class KeyState {
       open: this.open,
       received: this.received,
       messages: [...this.messages],
+      ...(this.heartline?.stats() ?? NO_PROTOCOL()),
     };
   }
 
