@@ -1,20 +1,7 @@
 // Chromium and Firefox from Debian, launched exactly as ../shared/BROWSERS.md says (no downloads,
 // no traffic but loopback). WebKit runs the same scenarios through e2e/webkit.mjs.
 import { defineConfig } from '@playwright/test';
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-default-apps',
-  '--disable-extensions',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost',
-];
+import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, FIREFOX_PREFS } from './e2e/browsers.mjs';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -32,7 +19,7 @@ export default defineConfig({
       name: 'chromium',
       use: {
         browserName: 'chromium',
-        launchOptions: { executablePath: '/usr/lib/chromium/chromium', args: CHROMIUM_ARGS },
+        launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS },
       },
     },
     {
@@ -41,8 +28,8 @@ export default defineConfig({
         browserName: 'firefox',
         channel: 'moz-firefox',
         launchOptions: {
-          executablePath: '/usr/bin/firefox-esr',
-          firefoxUserPrefs: { 'network.dns.localDomains': 'firefox.settings.services.mozilla.com' },
+          executablePath: FIREFOX,
+          firefoxUserPrefs: FIREFOX_PREFS,
         },
       },
     },
