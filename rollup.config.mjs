@@ -49,13 +49,24 @@ const fromDist = {
     ({ heartline: resolve('dist/heartline.mjs'), 'heartline/react': resolve('dist/react.mjs') })[source] ?? null,
 };
 
-const minify = terser({ ecma: 2020, compress: { passes: 2 }, format: { comments: false } });
+// `heartline/ws`: the same sources with src/flags.ts saying FULL = false (see that file).
+const lite = {
+  name: 'lite',
+  load: (id) => (id === resolve('src/flags.ts') ? 'export const FULL = false;\n' : null),
+};
+
+const minify = terser({ ecma: 2020, compress: { passes: 3 }, format: { comments: false } });
 
 export default [
   {
     input: 'src/index.ts',
     output: { file: 'dist/heartline.mjs', format: 'es', sourcemap: true },
     plugins: [ts(true), typesEntry()],
+  },
+  {
+    input: 'src/index.ts',
+    output: { file: 'dist/ws.mjs', format: 'es', sourcemap: true },
+    plugins: [lite, ts(false), typesEntry('ws.d.ts')],
   },
   {
     input: 'src/index.ts',

@@ -3,6 +3,7 @@
 import { test as base, expect } from '@playwright/test';
 import { harnessPath } from './pages/catalog.js';
 import { startServer } from './server.mjs';
+import { describeFiles, filesForStep } from './upload-files.mjs';
 
 export { expect };
 
@@ -58,6 +59,13 @@ export async function runScenario({ page, context, server, entry, build, testInf
     }
     const { result, wait } = await handle.jsonValue();
     if (result) return { ...result, pageErrors };
+    const files = filesForStep(wait);
+    if (files) {
+      // As a user picks them: the page's <input type=file id=hl-files multiple>.
+      await page.setInputFiles('#hl-files', files.map((f) => f.path));
+      await page.evaluate((info) => window.__heartline_continue(info), describeFiles(files));
+      continue;
+    }
     const step = STEPS[wait];
     if (!step) throw new Error(`${entry.name}: the page asked for an unknown driver step '${wait}'`);
     await step({ page, context });

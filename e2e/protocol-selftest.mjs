@@ -1,6 +1,8 @@
 // Self-test of the heartline protocol's reference server (e2e/server/protocol*.mjs) with the `ws`
 // client and fetch, no browser: `node --test e2e/protocol-selftest.mjs`. Every wait is bounded.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { startServer } from './server.mjs';
@@ -65,11 +67,16 @@ async function eventStream(url, headers = {}) {
 
 const welcomeOf = (text) => JSON.parse(/^event: heartline\ndata: welcome (.*)\n\n/.exec(text)[1]);
 
-/** A POST of length-prefixed frames (section 5). */
-function post(query, frames) {
-  const bytes = frames.map(([header, payload = '']) => [header, Buffer.from(payload)]);
-  const body = Buffer.concat(bytes.flatMap(([header, data]) => [Buffer.from(`${header} ${data.length}\n`), data]));
-  return fetch(hl(`heartline=1&${query}`), { method: 'POST', body, headers: { 'Content-Type': 'application/octet-stream' } });
+/** POSTs the frames one per request (section 5); resolves the last response. */
+async function post(query, frames) {
+  let res;
+  for (const [header, payload = ''] of frames) {
+    const [type, n] = header.split(' ');
+    const control = type !== 'msg' && type !== 'bin';
+    const url = hl(`heartline=1&${query}${control ? '' : `&seq=${n}${type === 'bin' ? '&bin=1' : ''}`}`);
+    res = await fetch(url, { method: 'POST', body: control ? header : payload });
+  }
+  return res;
 }
 
 describe('websocket', () => {
@@ -238,7 +245,7 @@ describe('long-polling and POST', () => {
     assert.equal((await control(k, 'stats')).transports.longpoll, 1);
   });
 
-  test('POST frames: multi-byte UTF-8, binary, dedup, ack, pong down the stream, 409 and 400', async () => {
+  test('POST frames: multi-byte UTF-8, binary, dedup, ack, pong down the stream, 409, bad seq', async () => {
     const k = key();
     const first = await fetch(hl(`key=${k}&heartline=1&poll=1&open=1&hold=2000`));
     const { session } = welcomeOf(await first.text());
@@ -255,8 +262,8 @@ describe('long-polling and POST', () => {
     assert.deepEqual(stats.delivered, [text, { binary: Buffer.from([0, 255, 10, 13]).toString('base64') }]);
     assert.equal(stats.duplicates, 2);
     assert.equal((await post(`key=${k}&session=nope`, [['msg 1', 'x']])).status, 409);
-    const bad = await fetch(hl(`heartline=1&${q}`), { method: 'POST', body: 'msg 3 99\nshort' });
-    assert.equal(bad.status, 400);
+    const bad = await fetch(hl(`heartline=1&${q}&seq=x`), { method: 'POST', body: 'not delivered' });
+    assert.equal(await bad.text(), 'ack 2');
     assert.equal(await (await post(`${q}&echo=0`, [['msg 3', 'quiet']])).text(), 'ack 3');
   });
 
@@ -297,4 +304,224 @@ test('restart: the key keeps its log, sessions and acks; the generator keeps cou
   while (ids.length < 7 - last) ids.push(Number(/^msg (\d+)/.exec(await again.ws.next())[1]));
   assert.deepEqual(ids, Array.from({ length: 7 - last }, (_, i) => last + 1 + i)); // 6 generated + 1 echo
   again.ws.close();
+});
+
+// Section 7. `bytes(n)` is a file whose every byte differs from its neighbours, so a chunk written
+// at the wrong offset or twice shows up in the digest.
+const bytes = (n, from = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (from + i) % 251));
+const sha64 = (buf) => createHash('sha256').update(buf).digest('base64');
+const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+const openFrame = (id, info) => `up.open ${id}\n${JSON.stringify(info)}`;
+const doneOf = (frame, id) => {
+  assert.ok(frame.startsWith(`up.done ${id} `), frame);
+  return JSON.parse(frame.slice(`up.done ${id} `.length));
+};
+/** The server's own record of a key's upload, and the file it wrote (to look at the bytes on disk). */
+const uploadOf = (k, i = 0) => server.registry.get(k).heartline.uploads.all[i];
+
+/** `up.chunk` + its bytes from `file[offset, end)` as the next (binary) frame. */
+function chunk(ws, id, file, offset, end = file.length, sha) {
+  const part = file.subarray(offset, end);
+  ws.send(`up.chunk ${id} ${offset} ${sha ?? sha64(part)}`);
+  ws.send(part);
+}
+
+describe('uploads over WebSocket', () => {
+  test('three chunks: up.offset 0, cumulative acks, up.done with the whole sha256; stats and the file agree', async () => {
+    const k = key();
+    const file = bytes(3000);
+    const { ws } = await handshake(`key=${k}`);
+    ws.send(openFrame('a-1', { name: 'a.bin', type: 'application/octet-stream', size: file.length, metadata: { by: 'test' } }));
+    assert.equal(await ws.next(), 'up.offset a-1 0');
+    for (const [from, to] of [[0, 1000], [1000, 2000], [2000, 3000]]) chunk(ws, 'a-1', file, from, to);
+    assert.deepEqual([await ws.next(), await ws.next(), await ws.next()], ['up.ack a-1 1000', 'up.ack a-1 2000', 'up.ack a-1 3000']);
+    const done = doneOf(await ws.next(), 'a-1');
+    assert.deepEqual(done, { id: 'a-1', name: 'a.bin', type: 'application/octet-stream', size: 3000, sha256: sha256(file), metadata: { by: 'test' } });
+    const { uploads } = await control(k, 'stats');
+    assert.deepEqual(uploads, [
+      { id: 'a-1', name: 'a.bin', size: 3000, received: 3000, sha256: sha256(file), done: true, aborted: false, error: null, chunks: 3, resends: 0, opens: 1 },
+    ]);
+    assert.deepEqual(readFileSync(uploadOf(k).path), file);
+    ws.send('up.open bad!id\n{"size":1}');
+    assert.equal(await ws.next(), 'up.error bad!id 400 bad%20upload%20id');
+    ws.send('up.open m\n{"name":"no size"}');
+    assert.equal(await ws.next(), 'up.error m 400 malformed');
+    ws.close();
+  });
+
+  test('resume on a new socket: up.open again names the held length; an overlapping resend is not stored twice', async () => {
+    const k = key();
+    const file = bytes(1200, 7);
+    const first = await handshake(`key=${k}`);
+    first.ws.send(openFrame('r', { name: 'r.bin', size: file.length }));
+    assert.equal(await first.ws.next(), 'up.offset r 0');
+    chunk(first.ws, 'r', file, 0, 500);
+    assert.equal(await first.ws.next(), 'up.ack r 500');
+    first.ws.close();
+    await first.ws.closed;
+    const again = await handshake(`key=${k}`, { session: first.ready.session });
+    again.ws.send(openFrame('r', { name: 'r.bin', size: file.length }));
+    assert.equal(await again.ws.next(), 'up.offset r 500');
+    chunk(again.ws, 'r', file, 300, 800); // bytes [300, 500) are held already
+    assert.equal(await again.ws.next(), 'up.ack r 800');
+    chunk(again.ws, 'r', file, 800);
+    assert.equal(await again.ws.next(), 'up.ack r 1200');
+    assert.equal(doneOf(await again.ws.next(), 'r').sha256, sha256(file));
+    const [record] = (await control(k, 'stats')).uploads;
+    assert.deepEqual([record.received, record.chunks, record.resends, record.opens], [1200, 3, 1, 2]);
+    assert.deepEqual(readFileSync(uploadOf(k).path), file);
+    again.ws.send(openFrame('r', { size: file.length })); // a client that missed the up.done gets it again
+    assert.deepEqual([await again.ws.next(), doneOf(await again.ws.next(), 'r').size], ['up.offset r 1200', 1200]);
+    again.ws.close();
+  });
+
+  test('a gap gets up.offset and stores nothing; a past-size chunk 413; a bad chunk SHA 422 and the upload is gone', async () => {
+    const k = key();
+    const file = bytes(100);
+    const { ws } = await handshake(`key=${k}`);
+    ws.send(openFrame('g', { size: 100 }));
+    assert.equal(await ws.next(), 'up.offset g 0');
+    chunk(ws, 'g', file, 50);
+    assert.equal(await ws.next(), 'up.offset g 0');
+    chunk(ws, 'g', file, 0, 40, '-'); // no SHA: stored unchecked
+    assert.equal(await ws.next(), 'up.ack g 40');
+    chunk(ws, 'g', file, 40, 60, sha64(Buffer.from('something else')));
+    assert.equal(await ws.next(), 'up.error g 422 checksum%20mismatch');
+    chunk(ws, 'g', file, 40, 60);
+    assert.equal(await ws.next(), 'up.error g 404 unknown%20upload');
+    ws.send(openFrame('p', { size: 10 }));
+    assert.equal(await ws.next(), 'up.offset p 0');
+    chunk(ws, 'p', bytes(11), 0);
+    assert.equal(await ws.next(), 'up.error p 413 past%20size');
+    const uploads = (await control(k, 'stats')).uploads;
+    assert.deepEqual(uploads.map((u) => [u.id, u.received, u.error, u.chunks]), [['g', 40, 422, 3], ['p', 0, 413, 1]]);
+    assert.equal(existsSync(uploadOf(k).path), false);
+    ws.close();
+  });
+
+  test('too large (maxUpload=, and the 1 GiB default) gets 413; zero bytes are done at once; abort deletes the file', async () => {
+    const k = key();
+    const small = await handshake(`key=${k}&maxUpload=100`);
+    small.ws.send(openFrame('big', { size: 101 }));
+    assert.equal(await small.ws.next(), 'up.error big 413 too%20large');
+    small.ws.close();
+    const { ws } = await handshake(`key=${k}`);
+    ws.send(openFrame('huge', { size: 1024 ** 3 + 1 }));
+    assert.equal(await ws.next(), 'up.error huge 413 too%20large');
+    ws.send(openFrame('empty', { name: 'e.txt', size: 0 }));
+    assert.equal(await ws.next(), 'up.offset empty 0');
+    assert.deepEqual(doneOf(await ws.next(), 'empty'), { id: 'empty', name: 'e.txt', type: null, size: 0, sha256: sha256(Buffer.alloc(0)), metadata: null });
+    ws.send(openFrame('x', { size: 10 }));
+    assert.equal(await ws.next(), 'up.offset x 0');
+    chunk(ws, 'x', bytes(10), 0, 4);
+    assert.equal(await ws.next(), 'up.ack x 4');
+    const { path } = uploadOf(k, 1);
+    assert.equal(readFileSync(path).length, 4);
+    ws.send('up.abort x');
+    chunk(ws, 'x', bytes(10), 4);
+    assert.equal(await ws.next(), 'up.error x 404 unknown%20upload');
+    assert.equal(existsSync(path), false);
+    const uploads = (await control(k, 'stats')).uploads;
+    assert.deepEqual(uploads.map((u) => [u.id, u.done, u.aborted]), [['empty', true, false], ['x', false, true]]);
+    ws.send(openFrame('x', { size: 10 })); // the ID is free again: a new upload
+    assert.equal(await ws.next(), 'up.offset x 0');
+    ws.close();
+  });
+
+  test('restart: the upload survives and resumes from the stored offset', async () => {
+    const k = key();
+    const file = bytes(800, 3);
+    const { ws, ready } = await handshake(`key=${k}`);
+    ws.send(openFrame('s', { size: file.length }));
+    assert.equal(await ws.next(), 'up.offset s 0');
+    chunk(ws, 's', file, 0, 300);
+    assert.equal(await ws.next(), 'up.ack s 300');
+    await control(k, 'restart', '?down=100');
+    await ws.closed;
+    let again;
+    for (let i = 0; !again; i++) {
+      again = await handshake(`key=${k}`, { session: ready.session }).catch((err) => (i > 40 ? Promise.reject(err) : sleep(50)));
+    }
+    again.ws.send(openFrame('s', { size: file.length }));
+    assert.equal(await again.ws.next(), 'up.offset s 300');
+    chunk(again.ws, 's', file, 300);
+    assert.equal(await again.ws.next(), 'up.ack s 800');
+    assert.equal(doneOf(await again.ws.next(), 's').sha256, sha256(file));
+    again.ws.close();
+  });
+});
+
+/** A session from a first poll, and a POST of one upload frame (header line, `\n`, bytes). */
+async function postSession(query = '') {
+  const k = key();
+  const { session } = welcomeOf(await (await fetch(hl(`key=${k}&heartline=1&poll=1&open=1${query}`))).text());
+  const send = async (header, body = null) => {
+    const data = body === null ? Buffer.from(header) : Buffer.concat([Buffer.from(`${header}\n`), Buffer.from(body)]);
+    const res = await fetch(hl(`key=${k}&heartline=1&session=${session}${query}`), { method: 'POST', body: data });
+    assert.equal(res.status, 200);
+    return res.text();
+  };
+  return { k, send };
+}
+
+describe('uploads over POST', () => {
+  test('open + two chunks: each response body is the answer frame, the last one up.done; abort answers nothing', async () => {
+    const { k, send } = await postSession();
+    const file = Buffer.concat([bytes(500), Buffer.from('\n\n\r\n'), bytes(500, 9)]); // newlines in the bytes: split at the first only
+    assert.equal(await send('up.open h', JSON.stringify({ name: 'h.bin', size: file.length })), 'up.offset h 0');
+    assert.equal(await send(`up.chunk h 0 ${sha64(file.subarray(0, 502))}`, file.subarray(0, 502)), 'up.ack h 502');
+    const last = await send(`up.chunk h 502 ${sha64(file.subarray(502))}`, file.subarray(502));
+    assert.deepEqual(doneOf(last, 'h'), { id: 'h', name: 'h.bin', type: null, size: 1004, sha256: sha256(file), metadata: null });
+    assert.deepEqual(readFileSync(uploadOf(k).path), file);
+    assert.equal(await send('up.open z', '{"size":3}'), 'up.offset z 0');
+    assert.equal(await send('up.abort z'), '');
+    assert.equal(await send('up.chunk z 0 -', 'abc'), 'up.error z 404 unknown%20upload');
+    const { uploads, messages } = await control(k, 'stats');
+    assert.deepEqual(uploads.map((u) => [u.id, u.received, u.done, u.aborted, u.chunks]), [['h', 1004, true, false, 2], ['z', 0, false, true, 0]]);
+    assert.ok(messages.includes(`up.chunk h 0 ${sha64(file.subarray(0, 502))}`));
+  });
+});
+
+describe('upLie: a server that lies, for the client\'s bad-input tests', () => {
+  /** An upload of `file` in 100-byte chunks on a socket with `upLie=MODE`; the frames until `ping`'s pong. */
+  async function lying(mode, file = bytes(300)) {
+    const k = key();
+    const { ws } = await handshake(`key=${k}&upLie=${mode}`);
+    ws.send(openFrame('l', { size: file.length }));
+    for (let at = 0; at < file.length; at += 100) chunk(ws, 'l', file, at, at + 100);
+    ws.send('ping 1'); // frames are answered in order: everything before the pong is the upload's
+    const frames = [];
+    for (let f = await ws.next(); f !== 'pong 1'; f = await ws.next()) frames.push(f);
+    ws.close();
+    return { frames, record: (await control(k, 'stats')).uploads[0] };
+  }
+
+  test('beyond: the first up.ack claims size + 1000', async () => {
+    const { frames } = await lying('beyond');
+    assert.deepEqual(frames.slice(0, 2), ['up.offset l 0', 'up.ack l 1300']);
+  });
+
+  test('back: after two acks, one goes back to 0', async () => {
+    const { frames } = await lying('back');
+    assert.deepEqual(frames, ['up.offset l 0', 'up.ack l 100', 'up.ack l 200', 'up.ack l 0']);
+  });
+
+  test('silent: no up.ack or up.done (over POST an empty body), but every byte is stored', async () => {
+    const file = bytes(300);
+    const { frames, record } = await lying('silent', file);
+    assert.deepEqual(frames, ['up.offset l 0']);
+    assert.deepEqual([record.received, record.done, record.sha256], [300, true, sha256(file)]);
+    const { send } = await postSession('&upLie=silent');
+    assert.equal(await send('up.open q', '{"size":3}'), 'up.offset q 0');
+    assert.equal(await send('up.chunk q 0 -', 'abc'), '', 'over POST: an empty body');
+  });
+
+  test('early: up.done right after up.offset, before any bytes (over POST: as the answer to up.open)', async () => {
+    const { frames, record } = await lying('early');
+    assert.equal(frames[0], 'up.offset l 0');
+    assert.equal(doneOf(frames[1], 'l').size, 300);
+    assert.equal(record.received, 300, 'the server still stores the bytes');
+    const { send } = await postSession('&upLie=early');
+    assert.equal(doneOf(await send('up.open e', '{"size":5}'), 'e').size, 5);
+  });
 });

@@ -165,6 +165,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
       }
       await closeListener();
       for (const state of registry.keys.values()) state.heartline?.dispose();
+      await registry.files.remove();
       wss.close();
     },
   };

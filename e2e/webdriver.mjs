@@ -79,5 +79,12 @@ export async function newSession(base, capabilities, timeoutMs = 30000) {
     navigate: (url, ms = 15000) => call(base, 'POST', at('/url'), { url }, ms),
     execute: (script, args = [], ms = 5000) => call(base, 'POST', at('/execute/sync'), { script, args }, ms),
     close: (ms = 10000) => call(base, 'DELETE', at(''), undefined, ms),
+    /** Element Send Keys on a file input: the paths, one per line, become its files. */
+    async pickFiles(selector, paths, ms = 15000) {
+      const el = await call(base, 'POST', at('/element'), { using: 'css selector', value: selector }, ms);
+      const ref = el['element-6066-11e4-a52e-4f735466cecb'] ?? el.ELEMENT ?? Object.values(el ?? {})[0];
+      if (!ref) throw new WebDriverError(`no element for ${selector}: ${JSON.stringify(el)}`);
+      await call(base, 'POST', at(`/element/${ref}/value`), { text: paths.join('\n') }, ms);
+    },
   };
 }

@@ -3,6 +3,7 @@
 // ends with exactly `webkit: N passed, N failed`; exits non-zero on any failure or when nothing ran.
 import { catalog, harnessPath } from './pages/catalog.js';
 import { startServer } from './server.mjs';
+import { describeFiles, filesForStep } from './upload-files.mjs';
 import { newSession, startDriver } from './webdriver.mjs';
 
 const DRIVER = '/usr/bin/WebKitWebDriver';
@@ -42,6 +43,12 @@ async function runOne(session, server, { entry, build }, index) {
   while (Date.now() < deadline) {
     const state = await session.execute(READ_RESULT);
     if (state?.result) return state.result;
+    const files = state?.wait && filesForStep(state.wait);
+    if (files) {
+      await session.pickFiles('#hl-files', files.map((f) => f.path));
+      await session.execute('window.__heartline_continue(arguments[0])', [describeFiles(files)]);
+      continue;
+    }
     if (state?.wait) return { ok: false, error: `the page asked for driver step '${state.wait}', which this driver cannot do` };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

@@ -1,7 +1,7 @@
 // The package as npm would publish it, checked by tools rather than by eye. Packs into a temp
 // directory (npm pack), then fails on any finding of:
 // - publint (every level, suggestions included) on the tarball;
-// - @arethetypeswrong/cli on the tarball, every entry point ('.', './react', './vue') in the
+// - @arethetypeswrong/cli on the tarball, every entry point ('.', './ws', './react', './vue') in the
 //   node16 (from ESM and from CJS) and bundler resolution modes. Two things are deliberately
 //   not checked, because heartline is ESM-only by design (no CommonJS build, hence no dual-package
 //   hazard):
@@ -26,7 +26,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADAPTERS = { 'dist/react.mjs': 'react', 'dist/vue.mjs': 'vue' };
 
 const problems = [];
-for (const file of ['dist/heartline.mjs', 'dist/heartline.iife.min.js', ...Object.keys(ADAPTERS)]) {
+for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', 'dist/heartline.iife.min.js', ...Object.keys(ADAPTERS)]) {
   if (!existsSync(join(ROOT, file))) problems.push(`${file} is missing: run npm run build first`);
 }
 if (problems.length) {

@@ -26,13 +26,22 @@ export const RETRY = 0;
 export const AUTH = 1;
 /** Retry, but wait at least `initialDelay * 10`. */
 export const LATER = 2;
-export type Verdict = typeof RETRY | typeof AUTH | typeof LATER;
+/** Do not retry. */
+export const STOP = 3;
+export type Verdict = typeof RETRY | typeof AUTH | typeof LATER | typeof STOP;
 
 /**
- * The default stop rules for a WebSocket close code. 1008 (policy violation) and the
- * application codes 4401/4403 mean "your credentials are bad": one refresh, then stop. 1013 is
- * "try again later". Everything else — 1000 from the server, 1001, 1006, 1011, 1012, ... — is
+ * The default stop rules for a close code (HTTP statuses are mapped onto codes first: 204 → 4204,
+ * 401/403/404/410 → 4401/4403/4404/4410, 429/503 → 1013). 1008 (policy violation) and 4401/4403
+ * mean "your credentials are bad": one refresh, then stop. 1013 is "try again later". 4204 (the
+ * SSE "stop"), 4404 and 4410 stop. Everything else — 1000 from the server, 1001, 1006, 1011, 1012, ... — is
  * retried, because the server or the network will most likely come back.
  */
 export const classifyClose = (code: number): Verdict =>
-  code === 1008 || code === 4401 || code === 4403 ? AUTH : code === 1013 ? LATER : RETRY;
+  code === 1008 || code === 4401 || code === 4403
+    ? AUTH
+    : code === 1013
+      ? LATER
+      : code === 4204 || code === 4404 || code === 4410
+        ? STOP
+        : RETRY;

@@ -13,20 +13,21 @@ export const createEmitter = <M extends { [K in keyof M]: Listener }>(
 ) => {
   const sets = new Map<keyof M, Set<Listener>>(types.map((t) => [t, new Set()]));
   const emit = <K extends keyof M>(type: K, ...args: Parameters<M[K]>): void => {
-    logger?.({ type: type as string, args });
+    if (logger) logger({ type: type as string, args });
     for (const f of sets.get(type)!) {
       try {
         (f as (...a: unknown[]) => void)(...args);
       } catch (e) {
-        if (type === 'error') (globalThis as { reportError?: (e: unknown) => void }).reportError?.(e);
-        else emit('error' as K, ...([new HeartlineError('listener', `a ${String(type)} listener threw`, e)] as Parameters<M[K]>));
+        const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+        if (type !== 'error') emit('error' as K, ...([new HeartlineError('listener', `a ${String(type)} listener threw`, e)] as Parameters<M[K]>));
+        else if (report) report(e);
       }
     }
   };
   const on = <K extends keyof M>(type: K, listener: M[K]): (() => void) => {
     const set = sets.get(type);
     if (!set || typeof listener != 'function') {
-      throw new OptionError(`on() takes one of ${types.join(', ')} and a function, got ${String(type)}`);
+      throw new OptionError(`on() takes an event name (${types.join(', ')}) and a function`);
     }
     set.add(listener);
     return () => void set.delete(listener);

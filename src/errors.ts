@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'malformed' // the server sent something that could not be decoded
   | 'auth' // the auth() hook failed or the server rejected the credentials
   | 'connect' // a connection attempt failed, or the server told us to stop
-  | 'sse-limit'; // an SSE line or event exceeded its size cap
+  | 'sse-limit' // an SSE line or event exceeded its size cap
+  | 'upload'; // an upload failed: see UploadError.reason
 
 export class HeartlineError extends Error {
   /** Stable code, safe to switch on. */
@@ -39,6 +40,25 @@ export class OptionError extends HeartlineError {
 export class QueueOverflowError extends HeartlineError {
   constructor(message: string, data: unknown) {
     super('queue-overflow', message, undefined, data);
+  }
+}
+
+/** Why an upload failed. */
+export type UploadReason =
+  | 'aborted' // its signal aborted
+  | 'closed' // close() was called, or the connection gave up
+  | 'protocol' // the server is plain: uploads need the heartline protocol
+  | 'bad-ack' // the server acknowledged beyond the file, went backwards, or finished early
+  | 'stalled' // no acknowledgement for the upload's timeout while connected
+  | 'read' // the file could not be read
+  | 'server'; // the server refused it (`up.error`: too large, checksum mismatch...)
+
+/** The rejection of `conn.upload()`; `reason` says why. */
+export class UploadError extends HeartlineError {
+  readonly reason: UploadReason;
+  constructor(reason: UploadReason, message: string, cause?: unknown) {
+    super('upload', message, cause);
+    this.reason = reason;
   }
 }
 

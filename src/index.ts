@@ -2,8 +2,9 @@ export { connect } from './connect.js';
 export type { Connection, Events } from './connect.js';
 export { backoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
-export { HeartlineError, OptionError, QueueOverflowError, isHeartlineError } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export { HeartlineError, OptionError, QueueOverflowError, UploadError, isHeartlineError } from './errors.js';
+export type { ErrorCode, UploadReason } from './errors.js';
+export type { UploadOptions, UploadResult } from './upload.js';
 export type {
   Data,
   HeartbeatOptions,

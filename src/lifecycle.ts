@@ -16,8 +16,8 @@ export const watchLifecycle = (report: (e: LifecycleEvent) => void): (() => void
     else if (t !== 'pageshow' || (e as PageTransitionEvent).persisted) report(t as LifecycleEvent);
   };
   const each = (m: 'addEventListener' | 'removeEventListener') => {
-    for (const t of ['online', 'offline', 'pagehide', 'pageshow']) g[m]?.(t, onEvent);
-    for (const t of ['visibilitychange', 'resume']) doc?.[m](t, onEvent);
+    for (const t of ['online', 'offline', 'pagehide', 'pageshow']) if (g[m]) g[m](t, onEvent);
+    for (const t of ['visibilitychange', 'resume']) if (doc) doc[m](t, onEvent);
   };
   each('addEventListener');
   return () => each('removeEventListener');

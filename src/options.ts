@@ -1,4 +1,5 @@
 import { OptionError } from './errors.js';
+import { FULL } from './flags.js';
 import type { HeartlineError } from './errors.js';
 
 /** What `send()` accepts besides JSON values in JSON mode, and what a transport writes. */
@@ -25,7 +26,9 @@ export type Reason =
   | 'pageshow' // the page came back from the back/forward cache
   | 'auth-failed' // the credentials were refused after one refresh, or auth() threw
   | 'max-retries' // `reconnect.maxRetries` reached
-  | 'stop'; // shouldReconnect() said no, or the URL is unusable
+  | 'fallback' // a transport failed to open: the next one is tried at once
+  | 'upgrade' // on a fallback transport for `upgradeAfter` ms: WebSocket is tried again
+  | 'stop'; // shouldReconnect() said no, a stop rule (204, 404, 410), or no usable URL/transport
 
 /** What `shouldReconnect` is told about the failure it decides on. */
 export interface RetryInfo {
@@ -82,10 +85,30 @@ export interface QueueOptions {
 export type WebSocketLike = new (url: string, protocols?: string | string[]) => WebSocket;
 
 export interface Options {
-  /** Ordered preference, filtered by feature detection. @default ['websocket'] (more with the HTTP transports) */
+  /** Ordered preference, filtered by feature detection. @default ['websocket'] for ws(s) URLs, ['websocket', 'sse', 'longpoll'] for http(s) */
   transports?: TransportName[];
-  /** Per-transport URL overrides; otherwise http(s) and ws(s) are switched on the same path. */
-  endpoints?: { websocket?: UrlSource };
+  /**
+   * Per-transport URL overrides; otherwise `url` is used, with http(s) and ws(s) switched for the
+   * WebSocket. `send` is where HTTP transports POST client-to-server messages.
+   */
+  endpoints?: { websocket?: UrlSource; sse?: string; longpoll?: string; send?: string };
+  /**
+   * 'auto' offers the heartline protocol (PROTOCOL.md) and falls back to plain mode when the server
+   * does not answer with a `welcome`; 'plain' never offers it. @default 'auto'
+   */
+  protocol?: 'auto' | 'plain';
+  /** Extra request headers for the HTTP transports (SSE, long-polling, POST). */
+  headers?: Record<string, string>;
+  /** Send cookies with cross-origin HTTP transport requests. @default false */
+  withCredentials?: boolean;
+  /** Cap, in characters, on one SSE line or event; a larger one is a typed error and a reconnect. @default 1048576 */
+  maxEventSize?: number;
+  /**
+   * ms on a fallback transport (SSE, long-polling) before heartline checks in the background
+   * whether WebSocket works again, and moves back to it when it does; 0 never checks. @default 300000
+   */
+  upgradeAfter?: number;
+
   /** WebSocket subprotocols. */
   protocols?: string | string[];
   /** Liveness checks; `false` turns them off. */
@@ -114,6 +137,10 @@ export interface Options {
   signal?: AbortSignal;
   /** Injected WebSocket constructor. @default globalThis.WebSocket, looked up when connecting */
   WebSocket?: WebSocketLike;
+  /** Injected EventSource, used only where fetch cannot stream. @default globalThis.EventSource */
+  EventSource?: new (url: string, init?: { withCredentials?: boolean }) => EventSource;
+  /** Injected fetch for the HTTP transports. @default globalThis.fetch */
+  fetch?: typeof fetch;
   /** Receives a structured record of every event, for debugging. */
   logger?: (entry: { type: string; args: unknown[] }) => void;
 }
@@ -164,15 +191,20 @@ export const resolveReconnect = (c: Options['reconnect']): ResolvedReconnect | u
 
 export const validate = (o: Options): void => {
   const ts = o.transports;
-  if (ts) {
-    // websocket is the one transport of this build: a list without it could never connect
-    if (!Array.isArray(ts) || !ts.includes('websocket')) fail('transports', 'an array including websocket', ts);
-    for (const t of ts) oneOf(t, 'transports[]', ['websocket', 'sse', 'longpoll']);
+  if (FULL) {
+    // heartline/ws ignores these (it has no other transport and no protocol): no need to check them there.
+    if (ts) {
+      if (!Array.isArray(ts) || !ts.length) fail('transports', 'a non-empty array', ts);
+      for (const t of ts) oneOf(t, 'transports[]', ['websocket', 'sse', 'longpoll']);
+    }
+    oneOf(o.protocol, 'protocol', ['auto', 'plain']);
+    num({ maxEventSize: 1, ...o }, '', 'maxEventSize', 1, Infinity);
+    num({ upgradeAfter: 0, ...o }, '', 'upgradeAfter', 0);
   }
   const q = { limit: 1000, ...o.queue };
   num(q, 'queue.', 'limit', 0, Infinity);
   oneOf(q.overflow, 'queue.overflow', ['drop-oldest', 'drop-newest', 'error']);
   oneOf(o.binaryType, 'binaryType', ['arraybuffer', 'blob']);
   oneOf(o.whenHidden, 'whenHidden', ['keep', 'close']);
-  for (const k of ['auth', 'logger', 'WebSocket'] as const) fn(o[k], k);
+  for (const k of ['auth', 'logger', 'WebSocket', 'EventSource', 'fetch'] as const) fn(o[k], k);
 };

@@ -22,9 +22,12 @@ export const record = (c: Connection): Entry[] => {
 export const ofType = <K extends keyof Events>(log: Entry[], type: K): Parameters<Events[K]>[] =>
   log.filter((e) => e[0] === type).map((e) => e.slice(1) as Parameters<Events[K]>);
 
-/** A connection over the scripted fake socket; pass options to override the defaults. */
+/**
+ * A connection over the scripted fake socket, which plays a plain server; pass options to override
+ * the defaults (the protocol's own tests pass `protocol: 'auto'`).
+ */
 export const open = (options: Options = {}, url: Parameters<typeof connect>[0] = URL_): Connection =>
-  connect(url, { WebSocket: FakeWebSocket as never, ...options });
+  connect(url, { WebSocket: FakeWebSocket as never, protocol: 'plain', ...options });
 
 /** Opens the connection's current socket after letting the attempt start. */
 export const accept = async (): Promise<FakeWebSocket> => {

@@ -13,7 +13,7 @@ describe('runtime neutrality', () => {
     try {
       const { connect } = await import('../src/index');
       expect(touched).toEqual([]); // nothing at import time
-      const c = connect('ws://127.0.0.1:1/x', { WebSocket: FakeWebSocket as never, heartbeat: false });
+      const c = connect('ws://127.0.0.1:1/x', { WebSocket: FakeWebSocket as never, protocol: 'plain', heartbeat: false });
       await new Promise((r) => setTimeout(r, 0));
       lastSocket().open();
       expect(c.state).toBe('open');

@@ -31,7 +31,11 @@ describe('against a mock-socket server', () => {
     const got: unknown[] = [];
     c.on('message', (d) => got.push(d));
     c.send('queued before open');
-    await advance(20);
+    // A silent server gets the welcome deadline, min(heartbeat.timeout, 2000) ms, to show it
+    // speaks the heartline protocol.
+    await advance(490);
+    expect(c.state).toBe('connecting');
+    await advance(30);
     expect(c.state).toBe('open');
     c.send('hello');
     await advance(20);
@@ -40,6 +44,10 @@ describe('against a mock-socket server', () => {
     expect(ofType(log, 'heartbeat')).toHaveLength(1);
     expect(ofType(log, 'heartbeat')[0]![0].rtt).toBeLessThan(500);
     expect(got).toEqual(['queued before open', 'hello']);
+    // The page session remembers the plain server: a reconnect does not wait again.
+    c.reconnect();
+    await advance(20);
+    expect(c.state).toBe('open');
     c.close();
   });
 
@@ -51,7 +59,7 @@ describe('against a mock-socket server', () => {
       socket.on('message', (d) => received.push(d));
       if (connections === 1) setTimeout(() => socket.close({ code: 1012, reason: 'restart', wasClean: true }), 10);
     });
-    const c = connect(url, { WebSocket: MockWebSocket as never, reconnect: { initialDelay: 200, jitter: 0 } });
+    const c = connect(url, { WebSocket: MockWebSocket as never, protocol: 'plain', reconnect: { initialDelay: 200, jitter: 0 } });
     const log = record(c);
     await advance(30);
     expect(c.state).toBe('reconnecting');
@@ -69,6 +77,7 @@ describe('against a mock-socket server', () => {
     server.on('connection', () => {}); // accepts, then never says anything
     const c = connect(url, {
       WebSocket: MockWebSocket as never,
+      protocol: 'plain',
       heartbeat: { interval: 1000, timeout: 500, message: 'ping' },
       reconnect: { initialDelay: 5000, jitter: 0 },
     });

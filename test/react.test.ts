@@ -19,7 +19,7 @@ let seen: UseConnection[] = [];
 const last = (): UseConnection => seen[seen.length - 1]!;
 
 function Probe(props: { url?: string; options?: Options; onMessage?: (d: unknown) => void; children?: ReactNode }) {
-  const result = useConnection(props.url ?? URL_, { WebSocket: WS, ...props.options });
+  const result = useConnection(props.url ?? URL_, { WebSocket: WS, protocol: 'plain', ...props.options });
   useMessage(result.connection, (d) => props.onMessage?.(d));
   seen.push(result);
   return h('p', null, result.state, props.children);
@@ -97,7 +97,7 @@ describe('useConnection', () => {
 
   it('calls the latest URL function on the next attempt without reconnecting when only its identity changes', async () => {
     function ByFunction({ room }: { room: string }) {
-      useConnection(() => `ws://127.0.0.1:1/${room}`, { WebSocket: WS, reconnect: { initialDelay: 10 } });
+      useConnection(() => `ws://127.0.0.1:1/${room}`, { WebSocket: WS, protocol: 'plain', reconnect: { initialDelay: 10 } });
       return null;
     }
     const { rerender } = render(strict(h(ByFunction, { room: 'a' })));
@@ -157,7 +157,7 @@ describe('useConnection', () => {
       return null;
     }
     function Parent() {
-      const { send, state } = useConnection(URL_, { WebSocket: WS, json: true });
+      const { send, state } = useConnection(URL_, { WebSocket: WS, protocol: 'plain', json: true });
       return h('p', null, state, h(Child, { send }));
     }
     render(strict(h(Parent)));
@@ -168,7 +168,7 @@ describe('useConnection', () => {
 
   it('with lazy: renders closed and opens no socket until the first send (or useMessage, the core\'s lazy rule)', async () => {
     function Lazy() {
-      const result = useConnection(URL_, { WebSocket: WS, lazy: true });
+      const result = useConnection(URL_, { WebSocket: WS, protocol: 'plain', lazy: true });
       seen.push(result);
       return h('p', null, result.state);
     }
@@ -194,7 +194,7 @@ describe('useConnection', () => {
 
 describe('useConnectionState', () => {
   it('renders the snapshot of a connection made elsewhere, and re-renders only on changes', async () => {
-    const conn: Connection = connect(URL_, { WebSocket: WS });
+    const conn: Connection = connect(URL_, { WebSocket: WS, protocol: 'plain' });
     const states: string[] = [];
     function View({ c }: { c: Connection | undefined }) {
       const snap = useConnectionState(c);

@@ -44,7 +44,7 @@ afterEach(() => {
 
 describe('heartline/vue useConnection', () => {
   it('connects once when mounted, keeps the refs current and closes on unmount', async () => {
-    const { el, unmount } = mount(Chat(URL_, { WebSocket: WS, heartbeat: { interval: 1000, timeout: 1000 } }));
+    const { el, unmount } = mount(Chat(URL_, { WebSocket: WS, protocol: 'plain', heartbeat: { interval: 1000, timeout: 1000 } }));
     expect(el.textContent).toBe('connecting');
     await settle();
     expect(sockets).toHaveLength(1);
@@ -63,7 +63,7 @@ describe('heartline/vue useConnection', () => {
   });
 
   it('hands over data sent during setup, once, in order, after open', async () => {
-    const { unmount } = mount(Chat(URL_, { WebSocket: WS, json: true }, (r) => (r.send({ n: 1 }), r.send({ n: 2 }))));
+    const { unmount } = mount(Chat(URL_, { WebSocket: WS, protocol: 'plain', json: true }, (r) => (r.send({ n: 1 }), r.send({ n: 2 }))));
     await settle();
     lastSocket().open();
     expect(lastSocket().sent).toEqual(['{"n":1}', '{"n":2}']);
@@ -72,12 +72,12 @@ describe('heartline/vue useConnection', () => {
 
   it('replaces the connection when a reactive URL or option changes by content, not by identity', async () => {
     const url = ref('ws://127.0.0.1:1/a');
-    const options: Ref<Options> = ref({ WebSocket: WS, json: true });
+    const options: Ref<Options> = ref({ WebSocket: WS, protocol: 'plain', json: true });
     const { el, unmount } = mount(Chat(url, options));
     await settle();
     const a = lastSocket();
     a.open();
-    options.value = { json: true, WebSocket: WS }; // same content, new object
+    options.value = { json: true, protocol: 'plain', WebSocket: WS }; // same content, new object
     await settle();
     expect(sockets).toHaveLength(1);
     url.value = 'ws://127.0.0.1:1/b';
@@ -89,7 +89,7 @@ describe('heartline/vue useConnection', () => {
     lastSocket().open();
     lastSocket().receive('"from b"');
     expect(got).toEqual(['from b']); // useMessage followed the new connection
-    options.value = { WebSocket: WS, json: true, protocols: ['v2'] };
+    options.value = { WebSocket: WS, protocol: 'plain', json: true, protocols: ['v2'] };
     await settle();
     expect(sockets).toHaveLength(3);
     expect(lastSocket().protocols).toEqual(['v2']);
@@ -100,7 +100,7 @@ describe('heartline/vue useConnection', () => {
     const { el, unmount } = mount(
       defineComponent({
         setup() {
-          result = useConnection(URL_, { WebSocket: WS, lazy: true });
+          result = useConnection(URL_, { WebSocket: WS, protocol: 'plain', lazy: true });
           return () => h('p', result.state.value);
         },
       }),
@@ -117,7 +117,7 @@ describe('heartline/vue useConnection', () => {
 
   it('works in a bare effectScope: connects at once, closes when the scope stops', async () => {
     const scope = effectScope();
-    const r = scope.run(() => useConnection(URL_, { WebSocket: WS }))!;
+    const r = scope.run(() => useConnection(URL_, { WebSocket: WS, protocol: 'plain' }))!;
     await settle();
     expect(sockets).toHaveLength(1);
     lastSocket().open();
@@ -128,7 +128,7 @@ describe('heartline/vue useConnection', () => {
   });
 
   it('hydrates server-rendered markup without a mismatch, then connects once', async () => {
-    const App = Chat(URL_, { WebSocket: WS });
+    const App = Chat(URL_, { WebSocket: WS, protocol: 'plain' });
     const html = await renderToString(createSSRApp(App));
     expect(html).toBe('<p>connecting</p>');
     expect(sockets).toHaveLength(0);

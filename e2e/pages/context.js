@@ -28,6 +28,12 @@ export function makeContext({ key, build }) {
       return `ws://${location.host}/ws/${route}?${query}`;
     },
 
+    /** http://host/hl/<stream>?key=K&params — the heartline protocol route (the transport is the client's choice). */
+    hlUrl(params = {}, stream = 's', keyOverride) {
+      const query = new URLSearchParams({ key: keyOverride ?? key, ...params });
+      return `http://${location.host}/hl/${stream}?${query}`;
+    },
+
     control,
     stats: (keyOverride) => control('stats', {}, { keyOverride }),
     /** Resolve once every named server counter is >= its value (server-side long poll). */

@@ -2,16 +2,24 @@
 //
 // Works under a strict CSP with Trusted Types (`?csp=1`): no inline code, no innerHTML; every node
 // is built with createElement/textContent. Hooks for e2e/demo.spec.mjs are plain ids and data-*
-// attributes (timeline entries carry data-kind, data-state, data-reason, data-code).
-import { connect } from '/dist/heartline.mjs';
+// attributes (timeline entries carry data-kind, data-state, data-reason, data-code; upload entries
+// data-phase; the upload panel #upload-text and #upload-result carry data-status).
+//
+// The connection goes to the fixture server's heartline protocol route `/hl/demo` (e2e/SERVER.md):
+// an http(s) URL, so heartline tries WebSocket, then SSE, then long-polling. The route echoes every
+// delivered message back as an event with an id and answers protocol pings itself.
+import { UploadError, connect } from '/dist/heartline.mjs';
 
 const params = new URLSearchParams(location.search);
 const KEY = params.get('key') || 'demo';
-const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/echo?key=${encodeURIComponent(KEY)}`;
+const SERVER_URL = `${location.protocol}//${location.host}/hl/demo?key=${encodeURIComponent(KEY)}`;
 const OPTIONS = {
-  heartbeat: { interval: 2000, timeout: 2000, message: 'ping', isPong: (d) => d === 'ping' },
+  heartbeat: { interval: 2000, timeout: 2000 },
   reconnect: { initialDelay: 500, maxDelay: 8000 },
+  upgradeAfter: 10000, // on a fallback transport, check WebSocket again after 10 s
 };
+/** HTTP status of the "Refuse new" fault: 500 is retried (403 would mean "bad credentials", 503 "later"). */
+const REFUSE_STATUS = 500;
 const TIMELINE_MAX = 200;
 const MESSAGES_MAX = 50;
 const RTT_KEEP = 40;
@@ -64,7 +72,7 @@ const ui = {
   form: $('send-form'), input: /** @type {HTMLInputElement} */ ($('message')),
   reconnect: $('btn-reconnect'), close: $('btn-close'), refuse: $('btn-refuse'),
 };
-$('ws-url').textContent = WS_URL;
+$('server-url').textContent = SERVER_URL;
 $('key-name').textContent = KEY;
 
 // ---------------------------------------------------------------------------------------------
@@ -156,7 +164,9 @@ function pushMessage(list, node) {
   list.prepend(node);
   while (list.childElementCount > MESSAGES_MAX) list.lastElementChild?.remove();
 }
+const RANK = { '': 0, queued: 1, sent: 2, acked: 3, echoed: 4, failed: 5 };
 function setStatus(item, status) {
+  if (RANK[status] < RANK[item.status]) return; // the echo may arrive before the ack: never go back
   if (status === 'queued') item.wasQueued = true;
   item.status = status;
   // keep the queue effect visible after delivery: "queued → echoed"
@@ -189,8 +199,8 @@ function render() {
 function start() {
   for (const off of unsubscribers) off();
   unsubscribers = [];
-  conn = connect(WS_URL, OPTIONS);
-  addEntry('connect', 'connect()', `${WS_URL}`);
+  conn = connect(SERVER_URL, OPTIONS);
+  addEntry('connect', 'connect()', `${SERVER_URL}`);
   const on = (type, fn) => unsubscribers.push(conn.on(type, (...args) => { fn(...args); render(); }));
 
   on('state', (state, info = {}) => {
@@ -203,9 +213,13 @@ function start() {
     opens += 1;
     ui.opens.textContent = String(opens);
     if (info.attempt !== undefined) ui.attempt.textContent = String(info.attempt);
-    const bits = [`attempt ${info.attempt ?? '?'}`, info.resumed ? 'resumed' : 'fresh session'];
-    addEntry('open', `open via ${info.transport ?? conn.transport ?? '?'}`, bits.join(' · '), { transport: info.transport });
+    // `resumed`: the server replayed the event log after our last event id (it had one to go on).
+    const bits = [`attempt ${info.attempt ?? '?'}`,
+      info.resumed ? `resumed after event ${conn.lastEventId || '?'}` : conn.lastEventId ? 'not resumed' : 'no event id yet'];
+    addEntry('open', `open via ${info.transport ?? conn.transport ?? '?'}`, bits.join(' · '),
+      { transport: info.transport, resumed: String(!!info.resumed) });
     flushQueued();
+    upload.reopened();
   });
   on('reconnecting', (info = {}) => {
     if (info.attempt !== undefined) ui.attempt.textContent = String(info.attempt);
@@ -272,7 +286,7 @@ async function control(action, query = '') {
 let refusing = false;
 function setRefusing(on) {
   refusing = on;
-  ui.refuse.textContent = on ? 'Accept upgrades' : 'Refuse upgrades';
+  ui.refuse.textContent = on ? 'Accept new' : 'Refuse new';
   ui.refuse.setAttribute('aria-pressed', String(on));
 }
 
@@ -282,7 +296,7 @@ $('btn-blackhole').addEventListener('click', () => control('blackhole'));
 $('btn-restart').addEventListener('click', () => control('restart', 'down=1500'));
 ui.refuse.addEventListener('click', async () => {
   const want = !refusing;
-  if (await control(want ? 'refuse' : 'accept', want ? 'status=403' : '')) setRefusing(want);
+  if (await control(want ? 'refuse' : 'accept', want ? `status=${REFUSE_STATUS}` : '')) setRefusing(want);
 });
 ui.reconnect.addEventListener('click', () => {
   if (!conn || conn.state === 'closed') { start(); return; }
@@ -306,7 +320,13 @@ ui.form.addEventListener('submit', (event) => {
   const item = { text, node, chip, status: '', wasQueued: false };
   const wasOpen = conn.state === 'open';
   try {
-    conn.send(text);
+    conn.sendWithAck(text).then(
+      () => setStatus(item, 'acked'),
+      (err) => {
+        setStatus(item, 'failed');
+        item.chip.title = err?.message ?? String(err);
+      },
+    );
   } catch (err) {
     setStatus(item, 'failed');
     pushMessage(ui.sent, node);
@@ -321,7 +341,183 @@ ui.form.addEventListener('submit', (event) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Go. A reload while "Refuse upgrades" was on would otherwise leave this key refused.
+// Upload: conn.upload(file, { onProgress, signal }), resumed by heartline after every reconnect
+
+const MiB = 1024 * 1024;
+const mib = (n) => (n / MiB).toFixed(n >= 100 * MiB ? 0 : 2);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A Blob that hands out its bytes at most `rate` bytes per ms, however heartline reads it (a byte
+ * stream for BYOB readers, or slices): on loopback a file is otherwise gone before anyone can press
+ * Drop. Only the reading is paced; what is read goes to the network at once.
+ */
+class PacedBlob extends Blob {
+  constructor(parts, options, rate) {
+    super(parts, options);
+    this.rate = rate;
+  }
+  slice(start, end, type) {
+    return new PacedBlob([super.slice(start, end, type)], { type: type ?? this.type }, this.rate);
+  }
+  async arrayBuffer() {
+    await sleep(this.size / this.rate);
+    return super.arrayBuffer();
+  }
+  stream() {
+    const source = super.stream().getReader();
+    const rate = this.rate;
+    const PIECE = 64 * 1024;
+    let left = new Uint8Array(0);
+    return new ReadableStream({
+      type: 'bytes',
+      async pull(controller) {
+        if (!left.byteLength) {
+          const { value, done } = await source.read();
+          if (done) {
+            controller.close();
+            controller.byobRequest?.respond(0);
+            return;
+          }
+          left = value;
+        }
+        const piece = left.slice(0, PIECE); // a copy: enqueue() takes its buffer over
+        left = left.subarray(piece.byteLength);
+        await sleep(piece.byteLength / rate);
+        controller.enqueue(piece);
+      },
+      cancel: (reason) => source.cancel(reason),
+    });
+  }
+}
+
+const upload = (() => {
+  const el = {
+    file: /** @type {HTMLInputElement} */ ($('upload-file')),
+    pace: /** @type {HTMLSelectElement} */ ($('upload-pace')),
+    start: /** @type {HTMLButtonElement} */ ($('btn-upload')),
+    abort: /** @type {HTMLButtonElement} */ ($('btn-abort')),
+    progress: /** @type {HTMLProgressElement} */ ($('upload-progress')),
+    text: $('upload-text'), result: $('upload-result'), status: $('upload-status'),
+    id: $('upload-id'), size: $('upload-size'), sha256: $('upload-sha256'),
+  };
+  /** the running upload: { file, controller, samples, resumes, waitingForOffset, last } */
+  let run = null;
+
+  const setText = (text, status) => {
+    el.text.textContent = text;
+    el.text.dataset.status = status;
+  };
+  const buttons = () => {
+    el.start.disabled = !!run || !el.file.files?.length;
+    el.abort.disabled = !run;
+    el.file.disabled = !!run;
+    el.pace.disabled = !!run;
+  };
+  const showResult = (status, fields) => {
+    el.result.hidden = false;
+    el.result.dataset.status = status;
+    el.status.textContent = fields.status;
+    el.id.textContent = fields.id ?? '—';
+    el.size.textContent = fields.size ?? '—';
+    el.sha256.textContent = fields.sha256 ?? '—';
+  };
+
+  /** MB/s (10^6 bytes) of acknowledged bytes over the last 2 s. */
+  const rate = (samples) => {
+    const [t0, b0] = samples[0];
+    const [t1, b1] = samples[samples.length - 1];
+    return t1 > t0 ? (b1 - b0) / 1000 / (t1 - t0) : 0;
+  };
+
+  function onProgress({ sent, acknowledged, total }) {
+    if (!run) return;
+    const now = performance.now();
+    if (run.waitingForOffset) {
+      // the first progress after a reconnect is the server's `up.offset`: where the upload goes on
+      run.waitingForOffset = false;
+      if (run.opened) {
+        run.resumes += 1;
+        run.samples = [];
+        addEntry('upload', `upload resumes at ${mib(acknowledged)} of ${mib(total)} MiB`,
+          `up.open → up.offset ${acknowledged}: the server holds these bytes, the rest follows`,
+          { phase: 'resume', offset: acknowledged });
+      }
+      run.opened = true;
+    }
+    run.samples.push([now, acknowledged]);
+    while (run.samples.length > 2 && now - run.samples[0][0] > 2000) run.samples.shift();
+    el.progress.max = Math.max(1, total);
+    el.progress.value = acknowledged;
+    const resumed = run.resumes ? ` · resumed ${run.resumes}×` : '';
+    setText(`sent ${mib(sent)} / acknowledged ${mib(acknowledged)} of ${mib(total)} MiB, ` +
+      `${rate(run.samples).toFixed(1)} MB/s${resumed}`, 'running');
+  }
+
+  async function start() {
+    const file = el.file.files?.[0];
+    if (!file || run || !conn) return;
+    const pace = Number(el.pace.value) || 0; // MB/s; 0: full speed
+    const blob = pace ? new PacedBlob([file], { type: file.type }, pace * 1000) : file;
+    const controller = new AbortController();
+    run = { file, controller, samples: [], resumes: 0, waitingForOffset: true, opened: false };
+    const began = performance.now();
+    buttons();
+    el.result.hidden = true;
+    el.progress.value = 0;
+    el.progress.max = Math.max(1, file.size);
+    setText(`asking the server where to start (up.open)… ${mib(file.size)} MiB`, 'running');
+    addEntry('upload', `upload ${file.name}`, `${file.size} bytes${pace ? `, read at ${pace} MB/s` : ''}`,
+      { phase: 'start', size: file.size });
+    try {
+      const result = await conn.upload(blob, {
+        name: file.name,
+        type: file.type,
+        metadata: { from: 'heartline demo', paced: pace || null },
+        chunkSize: pace ? 256 * 1024 : undefined, // paced: smaller chunks, so progress moves smoothly
+        signal: controller.signal,
+        onProgress,
+      });
+      const seconds = ((performance.now() - began) / 1000).toFixed(1);
+      const resumed = run.resumes ? `, resumed ${run.resumes}×` : '';
+      el.progress.value = el.progress.max;
+      setText(`done: ${mib(result.size)} MiB in ${seconds} s${resumed}`, 'done');
+      showResult('done', { status: `done${resumed}`, id: result.id, size: `${result.size} bytes`, sha256: result.sha256 ?? '(none)' });
+      addEntry('upload', `upload done: ${result.size} bytes`, `sha256 ${result.sha256}`, { phase: 'done' });
+    } catch (err) {
+      const reason = err instanceof UploadError ? err.reason : (err?.code ?? err?.name ?? 'error');
+      setText(`failed (${reason}): ${err?.message ?? err}`, 'failed');
+      showResult('failed', { status: `failed: ${reason}` });
+      addEntry('upload', `upload failed: ${reason}`, err?.message ?? String(err), { phase: 'failed', reason });
+    } finally {
+      run = null;
+      buttons();
+    }
+  }
+
+  el.file.addEventListener('change', () => {
+    const file = el.file.files?.[0];
+    if (!run) setText(file ? `${file.name}: ${mib(file.size)} MiB, ready` : 'No file chosen.', 'idle');
+    buttons();
+  });
+  el.start.addEventListener('click', () => void start());
+  el.abort.addEventListener('click', () => {
+    if (!run) return;
+    addEntry('you', 'abort upload', 'AbortController.abort() → the upload\u2019s signal');
+    run.controller.abort();
+  });
+  buttons();
+
+  return {
+    /** The connection (re)opened: heartline sends `up.open` again; the answer is the next progress. */
+    reopened() {
+      if (run) run.waitingForOffset = true;
+    },
+  };
+})();
+
+// ---------------------------------------------------------------------------------------------
+// Go. A reload while "Refuse new" was on would otherwise leave this key refused.
 window.addEventListener('securitypolicyviolation', (e) => {
   addEntry('error', 'CSP violation', `${e.violatedDirective}: ${e.blockedURI || 'inline'}`, { code: 'csp' });
 });

@@ -1,5 +1,19 @@
 // name → async (Heartline, ctx) => value; throws to fail. Names and options live in catalog.js.
+import { PROTOCOL_TRANSPORTS } from './catalog.js';
 import { cdnSri } from './scenarios/cdn.js';
+import {
+  protoBlackhole,
+  protoChaos,
+  protoClose,
+  protoEcho,
+  protoFallbackBuffer,
+  protoFallbackWs403,
+  protoUpgrade,
+  protoPlainWs,
+  protoResume,
+  protoSend,
+} from './scenarios/protocol.js';
+import { uploadLongpoll, uploadSse, uploadWebsocket } from './scenarios/upload.js';
 import { reactStrict } from './scenarios/react.js';
 import { esmSnippet, reactSnippet } from './scenarios/readme.js';
 import { csp, echo, echoBinary, echoJson, malformedFrame, malformedJson, oversized, stream } from './scenarios/basic.js';
@@ -47,4 +61,17 @@ export const scenarios = {
   'cdn-sri': cdnSri,
   'readme-esm': esmSnippet,
   'readme-react': reactSnippet,
+  'proto-fallback-ws403': protoFallbackWs403,
+  'proto-fallback-buffer': protoFallbackBuffer,
+  'proto-upgrade': protoUpgrade,
+  'upload-websocket': uploadWebsocket,
+  'upload-sse': uploadSse,
+  'upload-longpoll': uploadLongpoll,
+  'proto-plain-ws': protoPlainWs,
 };
+
+// The same behavioural scenarios over every transport.
+const PER_TRANSPORT = { echo: protoEcho, close: protoClose, blackhole: protoBlackhole, resume: protoResume, send: protoSend, chaos: protoChaos };
+for (const t of PROTOCOL_TRANSPORTS) {
+  for (const [name, run] of Object.entries(PER_TRANSPORT)) scenarios[`proto-${name}-${t}`] = (H, ctx) => run(H, ctx, t);
+}

@@ -1,50 +1,76 @@
 // The heartline protocol's send channel over HTTP (PROTOCOL.md section 5): `POST /hl/<stream>?
-// heartline=1&session=…` with length-prefixed frames; answered `ack SEQ`. Answers to control
-// frames (`pong N`) go down the session's current event stream.
-import { seqOf } from './protocol.mjs';
+// heartline=1&session=…&seq=N[&bin=1]` with one message as the body, or a control frame as the
+// body without `seq`; answered `ack SEQ`. Answers to control frames (`pong N`) go down the
+// session's current event stream. Upload frames (section 7) are the exception: `up.open`,
+// `up.abort` and `up.chunk ID OFFSET SHA\n<bytes>` are answered in the response body itself.
+import { parseFrame, seqOf } from './protocol.mjs';
 import { plain } from './protocol-http.mjs';
 
-const POST_LIMIT = 16 * 1024 * 1024;
+const POST_LIMIT = 16 * 1024 * 1024; // an application message
+const CHUNK_LIMIT = 64 * 1024 * 1024; // a body without `seq`: a control frame or an upload chunk
+const HEAD = 256; // bytes kept of a body over the limit, to name the upload it belonged to
 
-/** Section 5: `TYPE FIELD… LENGTH\n` + LENGTH bytes, repeated. null when malformed. */
-export function parseBody(buf) {
-  const frames = [];
-  for (let at = 0; at < buf.length; ) {
-    const nl = buf.indexOf(0x0a, at);
-    if (nl < 0) return null;
-    const fields = buf.toString('utf8', at, nl).split(' ');
-    const len = /^\d+$/.test(fields.at(-1)) ? Number(fields.at(-1)) : NaN;
-    if (fields.length < 2 || !(nl + 1 + len <= buf.length)) return null;
-    frames.push({ type: fields[0], arg: fields[1], header: fields.slice(0, -1).join(' '), payload: buf.subarray(nl + 1, nl + 1 + len) });
-    at = nl + 1 + len;
-  }
-  return frames;
-}
-
-function readBody(req) {
+/** The body, or `{ tooLarge, head }` past `limit` (only its first bytes kept), or null on error. */
+function readBody(req, limit) {
   return new Promise((resolve) => {
     const chunks = [];
     let size = 0;
-    req.on('data', (chunk) => (size += chunk.length) <= POST_LIMIT && chunks.push(chunk));
-    req.on('end', () => resolve(size <= POST_LIMIT ? Buffer.concat(chunks) : 'too large'));
+    let head = null;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (!head) (head = Buffer.concat([...chunks, chunk], Math.min(HEAD, size))), (chunks.length = 0);
+    });
+    req.on('end', () => resolve(head ? { tooLarge: true, head } : Buffer.concat(chunks)));
     req.on('error', () => resolve(null));
   });
+}
+
+/**
+ * An upload frame as a POST body: the header line, `\n`, then the JSON (`up.open`) or the raw bytes
+ * (`up.chunk`), split at the first 0x0A byte. The response body is the answer frame; where the
+ * WebSocket would send two (`up.ack` + `up.done`, `up.offset` + `up.done`), the last one, which
+ * implies the first. `up.abort` has no answer: an empty body.
+ */
+function postUpload(res, params, stream, session, body) {
+  const nl = body.indexOf(0x0a);
+  const header = body.toString('utf8', 0, nl < 0 ? body.length : nl);
+  const bytes = nl < 0 ? Buffer.alloc(0) : body.subarray(nl + 1);
+  const fields = header.split(' ');
+  const chunk = fields[0] === 'up.chunk';
+  const payload = chunk ? '' : bytes.toString('utf8');
+  // Recorded as the WebSocket would carry them: a text frame, and the chunk's bytes as a binary one.
+  stream.state.recordFrame(Buffer.from(chunk || nl < 0 ? header : `${header}\n${payload}`), false);
+  if (chunk) stream.state.recordFrame(bytes, true);
+  const frames = stream.uploads.frame(session, fields, payload, bytes, params);
+  plain(res, 200, frames.at(-1) ?? '');
+}
+
+/** A chunk over CHUNK_LIMIT fails its upload (the client would only send it again). */
+function chunkTooLarge(res, stream, session, head) {
+  const { fields } = parseFrame(head.toString('utf8'));
+  if (fields[0] !== 'up.chunk') return plain(res, 413, 'too large\n');
+  plain(res, 200, stream.uploads.chunkTooLarge(session, fields[1])[0]);
 }
 
 export async function post(req, res, params, stream) {
   const session = stream.find(params.get('session'));
   if (!session) return req.resume(), plain(res, 409, 'unknown session\n');
-  const body = await readBody(req);
+  const seq = params.get('seq');
+  const body = await readBody(req, seq === null ? CHUNK_LIMIT : POST_LIMIT);
   if (body === null) return;
-  const frames = body === 'too large' ? null : parseBody(body);
-  if (!frames) return plain(res, body === 'too large' ? 413 : 400, 'malformed frames\n');
+  if (body.tooLarge) return seq === null ? chunkTooLarge(res, stream, session, body.head) : plain(res, 413, 'too large\n');
+  if (seq === null && /^up\.\w+ /.test(body.toString('latin1', 0, 16))) return postUpload(res, params, stream, session, body);
   const echo = params.get('echo') !== '0';
-  for (const { type, arg, header, payload } of frames) {
-    const binary = type === 'bin';
-    stream.state.recordFrame(binary ? payload : Buffer.from(`${header}\n${payload}`), binary);
-    if (type === 'msg') stream.receive(session, seqOf(arg), payload.toString('utf8'), false, echo);
-    else if (binary) stream.receive(session, seqOf(arg), Buffer.from(payload), true, echo);
-    else if (type === 'ping') session.link?.frame(`pong ${arg}`);
+  if (seq !== null) {
+    // One application message: its SEQ in the query, its bytes as the body (section 5).
+    const binary = params.get('bin') === '1';
+    stream.state.recordFrame(binary ? body : Buffer.from(`msg ${seq}\n${body}`), binary);
+    stream.receive(session, seqOf(seq), binary ? Buffer.from(body) : body.toString('utf8'), binary, echo);
+  } else {
+    // A control frame as the body: `ping N`, `pong N` or `bye`.
+    const [type, arg] = body.toString('utf8').split(' ');
+    if (type === 'ping') session.link?.frame(`pong ${arg}`);
     else if (type === 'bye') stream.forget(session);
   }
   plain(res, 200, `ack ${session.last}`);

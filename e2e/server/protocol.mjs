@@ -1,9 +1,11 @@
 // The heartline protocol v1, server side: the reference implementation of PROTOCOL.md.
 // This file holds what every transport shares (frames, the per-key event log and its replay
 // buffer, sessions with de-duplicated client delivery) and the WebSocket transport (section 3).
-// protocol-http.mjs carries the same sessions over SSE, long-polling and POST (section 5).
+// protocol-http.mjs carries the same sessions over SSE, long-polling and POST (section 5), and
+// uploads.mjs holds resumable uploads (section 7) for both.
 import { randomBytes } from 'node:crypto';
 import { num } from './scenarios.mjs';
+import { Uploads } from './uploads.mjs';
 
 const REPLAY_BUFFER = 10000; // events kept per stream for resume
 const SESSION_TTL_MS = 10 * 60 * 1000; // a session without a connection is forgotten after this
@@ -40,6 +42,7 @@ export class Stream {
     this.gaps = 0;
     this.transports = { websocket: 0, sse: 0, longpoll: 0 };
     this.gen = null;
+    this.uploads = new Uploads(state.files);
   }
 
   /** Add an event to the log and push it to every live link. */
@@ -173,6 +176,7 @@ export class Stream {
       duplicates: this.duplicates,
       gaps: this.gaps,
       transports: { ...this.transports },
+      uploads: this.uploads.stats(),
     };
   }
 }
@@ -201,14 +205,21 @@ function wsLink(conn) {
  * subprotocol is selected. Without `heartline=1` it is a plain echo server.
  */
 export const heartline = {
-  refuse: (params) => (num(params, 'ws', 0) ? { status: num(params, 'ws', 0) } : null),
+  // `ws=STATUS` refuses every upgrade; `wsFirst=N` refuses the first N (a proxy that lets
+  // WebSockets through again later).
+  refuse(params, state) {
+    if (num(params, 'ws', 0)) return { status: num(params, 'ws', 0) };
+    const first = num(params, 'wsFirst', 0);
+    return first && state.countScenarioUpgrade('hl') <= first ? { status: 403 } : null;
+  },
   protocol: () => false,
   open(conn, params) {
     if (params.get('heartline') !== '1') return conn.onMessage((data, isBinary) => conn.send(data, isBinary));
     const stream = streamOf(conn.state);
     const echo = params.get('echo') !== '0';
     const link = wsLink(conn);
-    let pendingBin = NaN; // the SEQ a `bin SEQ` announced for the next (binary) frame
+    /** what to do with the next (binary) frame, as a `bin SEQ` or `up.chunk …` header announced */
+    let pending = null;
     stream.transports.websocket += 1;
     conn.ws.on('close', () => stream.detach(link));
     conn.send(`welcome ${JSON.stringify({ v: 1 })}`);
@@ -231,23 +242,30 @@ export const heartline = {
       stream.startGen(params);
     };
 
+    // Upload frames are answered on this socket, in order (up.ack, then up.done).
+    const upload = (fields, payload, bytes) => {
+      for (const frame of stream.uploads.frame(link.session, fields, payload, bytes, params)) conn.send(frame);
+    };
+
     conn.onMessage((data, isBinary) => {
+      const announced = pending;
+      pending = null; // a header announces the very next frame only
       if (isBinary) {
-        if (link.session && !Number.isNaN(pendingBin)) {
-          conn.send(`ack ${stream.receive(link.session, pendingBin, data, true, echo)}`);
-        }
-        pendingBin = NaN;
+        if (link.session && announced) announced(data);
         return;
       }
-      pendingBin = NaN;
       const text = data.toString('utf8');
       const { fields, payload } = parseFrame(text);
       const [type, arg] = fields;
       if (type === 'hello') return hello(text.slice(6));
       if (type === 'ping') return conn.send(`pong ${arg ?? ''}`);
-      if (!link.session) return; // msg/bin/bye before hello: no session to deliver into
+      if (!link.session) return; // msg/bin/bye/up.* before hello: no session to deliver into
       if (type === 'msg') conn.send(`ack ${stream.receive(link.session, seqOf(arg), payload, false, echo)}`);
-      else if (type === 'bin') pendingBin = seqOf(arg);
+      else if (type === 'bin') {
+        const seq = seqOf(arg);
+        if (!Number.isNaN(seq)) pending = (bytes) => conn.send(`ack ${stream.receive(link.session, seq, bytes, true, echo)}`);
+      } else if (type === 'up.chunk') pending = (bytes) => upload(fields, '', bytes);
+      else if (type === 'up.open' || type === 'up.abort') upload(fields, payload, null);
       else if (type === 'bye') stream.forget(link.session);
       // `pong N` and unknown frame types: nothing to do
     });

@@ -1,5 +1,6 @@
 // Per-key bookkeeping for the fixture server: every upgrade carries a `key` chosen by the test, so
 // parallel tests only ever see (and control) their own sockets and counters.
+import { UploadFiles } from './uploads.mjs';
 
 const MESSAGE_LOG = 200;
 
@@ -9,8 +10,10 @@ const MESSAGE_LOG = 200;
 const NO_PROTOCOL = () => ({ sessions: 0, delivered: [], duplicates: 0, gaps: 0, transports: { websocket: 0, sse: 0, longpoll: 0 } });
 
 export class KeyState {
-  constructor(key) {
+  /** @param {UploadFiles} files the server's upload directory (the protocol's uploads write there) */
+  constructor(key, files) {
     this.key = key;
+    this.files = files;
     this.upgrades = 0;
     this.accepted = 0;
     this.refused = 0;
@@ -79,12 +82,14 @@ export class Registry {
   constructor() {
     /** @type {Map<string, KeyState>} */
     this.keys = new Map();
+    /** every key's uploaded files, in one temporary directory removed when the server stops */
+    this.files = new UploadFiles();
   }
 
   get(key) {
     let state = this.keys.get(key);
     if (!state) {
-      state = new KeyState(key);
+      state = new KeyState(key, this.files);
       this.keys.set(key, state);
     }
     return state;

@@ -1,39 +1,39 @@
-import type { Transport, TransportHandlers } from './types.js';
-import type { WebSocketLike } from '../options.js';
+import { FULL } from '../flags.js';
+import type { Transport, TransportFactory } from './types.js';
 
-/** Opens a native (or injected) WebSocket behind the transport contract. May throw (bad URL). */
-export const openWebSocket = (
-  WS: WebSocketLike,
-  url: string,
-  protocols: string | string[] | undefined,
-  binaryType: BinaryType,
-  h: TransportHandlers,
-): Transport => {
-  const ws = protocols === undefined ? new WS(url) : new WS(url, protocols);
-  ws.binaryType = binaryType;
-  ws.onopen = () => h.open();
-  ws.onmessage = (e) => h.message(e.data);
-  ws.onclose = (e) => h.close(e.code, e.reason, e.wasClean);
-  return {
+/**
+ * The native (or injected) WebSocket. Whether the server speaks the heartline protocol is settled
+ * by the connection from the first frame (a `welcome`), never by a subprotocol (PROTOCOL.md
+ * section 3: Chromium fails a handshake whose offered subprotocol the server ignores).
+ */
+export const websocket: TransportFactory = {
+  name: 'websocket',
+  supported: (o) => !!(o.WebSocket || (globalThis as { WebSocket?: unknown }).WebSocket),
+  open({ url, o }, h) {
+    const WS = o.WebSocket || (globalThis as unknown as { WebSocket: NonNullable<typeof o.WebSocket> }).WebSocket;
+    const ws = new WS(url, o.protocols); // undefined counts as absent (WebIDL optional argument)
+    ws.binaryType = o.binaryType || 'arraybuffer';
+    ws.onopen = () => h.open(); // only the first frame tells a protocol server from a plain one
+    ws.onmessage = (e) => h.data(e.data);
+    ws.onclose = (e) => h.close(e.code, e.reason, e.wasClean);
     // readyState 1 = OPEN: a CLOSING socket would silently discard what it is given.
-    send: (d) => ws.readyState === 1 && (ws.send(d as BufferSource), true),
-    close(code, reason) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      try {
-        ws.close(code, reason);
-      } catch {
-        // a reason over 123 bytes or an already failed socket: nothing left to release
-      }
-    },
-    get buffered() {
-      return ws.bufferedAmount;
-    },
-  };
-};
-
-/** ws(s) for the WebSocket transport, keeping host, path and query; relative URLs resolve against the page. */
-export const toWebSocketUrl = (u: string | URL): string => {
-  const x = new URL(u, (globalThis as { location?: { href: string } }).location?.href);
-  x.protocol = x.protocol.replace('http', 'ws');
-  return x.href;
+    const write = (d: unknown): boolean => ws.readyState === 1 && (ws.send(d as string), true);
+    const t: Transport = {
+      hl: false,
+      send: (d, seq) =>
+        !FULL || !t.hl ? write(d) : typeof d == 'string' ? write(`msg ${seq}\n${d}`) : write(`bin ${seq}`) && write(d),
+      control: write,
+      chunk: (head, bytes) => write(head) && write(bytes),
+      buffered: () => ws.bufferedAmount,
+      close(code, reason) {
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        try {
+          ws.close(code, reason);
+        } catch {
+          // a reason over 123 bytes or an already failed socket: nothing left to release
+        }
+      },
+    };
+    return t;
+  },
 };

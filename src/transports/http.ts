@@ -1,0 +1,112 @@
+import { HeartlineError, isHeartlineError } from '../errors.js';
+import type { Data } from '../options.js';
+import type { Context, Handlers } from './types.js';
+
+type Fetch = typeof fetch;
+export const getFetch = (ctx: Context): Fetch => ctx.o.fetch || fetch;
+
+/** The request URL with the protocol's query parameters (PROTOCOL.md section 3). */
+export const withParams = (ctx: Context, extra: Record<string, string>, base = ctx.url): string => {
+  const u = new URL(base, ctx.url);
+  const p = u.searchParams;
+  if (ctx.o.protocol !== 'plain') p.set('heartline', '1');
+  if (ctx.session) p.set('session', ctx.session);
+  for (const k in extra) if (extra[k]) p.set(k, extra[k]!);
+  return u.href;
+};
+
+/** Headers for every request: the app's, then credentials (never in the URL), then resume. */
+export const headersFor = (ctx: Context, lastEventId?: string): Record<string, string> => {
+  const c = ctx.credentials;
+  return {
+    ...ctx.o.headers,
+    ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
+    ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
+  };
+};
+
+/** The catch handler of a request loop: a failure after close() is expected and ignored. */
+export const fails = (h: Handlers, signal: AbortSignal) => (e: unknown): void => {
+  if (!signal.aborted) h.close(1006, 'network error', false, isHeartlineError(e) ? e : new HeartlineError('connect', 'network error', e));
+};
+
+export const init = (ctx: Context, signal: AbortSignal, headers: Record<string, string>): RequestInit => ({
+  headers,
+  signal,
+  cache: 'no-store',
+  credentials: ctx.o.withCredentials ? 'include' : 'same-origin',
+});
+
+/**
+ * Turns a failed response into the close code with the same meaning (PROTOCOL.md section 6) and
+ * reports it. 204 is the SSE "stop"; 429/503 carry Retry-After (seconds or an HTTP date).
+ * Returns false for a usable response.
+ */
+export const failed = (res: Response, h: Handlers, event = true): boolean => {
+  const s = res.status;
+  const type = res.headers.get('content-type') || '';
+  if (s === 200 && (!event || type.startsWith('text/event-stream'))) return false;
+  const ra = res.headers.get('retry-after');
+  const hint = ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Date.parse(ra) - Date.now()) : NaN;
+  const code =
+    s === 200 ? 1002 : s === 204 ? 4204 : [401, 403, 404, 409, 410].includes(s) ? 4000 + s : s === 429 || s === 503 ? 1013 : 1011;
+  h.close(code, `HTTP ${s}`, false, new HeartlineError('connect', `HTTP ${s} ${type}`, undefined, s), hint > 0 ? hint : undefined);
+  return true;
+};
+
+/**
+ * Client-to-server messages over HTTP POST, one request in flight so they arrive in order. Each
+ * POST carries one message as its body, its sequence number in the query (`seq`, plus `bin=1` for
+ * binary) and is answered `ack SEQ`; a control frame (`ping 3`) is a POST without `seq`. Against a
+ * plain server the message is POSTed as is and a 2xx counts as its acknowledgement. Every POST
+ * has its own deadline: a pooled keep-alive socket can be dead after a network change.
+ */
+export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline: () => boolean) => {
+  const queue: [Data | string, number][] = [];
+  let busy = false;
+  let bytes = 0; // body bytes queued or in flight, the HTTP counterpart of bufferedAmount
+  const size = (d: Data | string): number => (typeof d == 'string' ? d.length : (d as Blob).size ?? (d as ArrayBuffer).byteLength);
+  const pump = async (): Promise<void> => {
+    const next = queue[0];
+    if (busy || !next || signal.aborted) return;
+    busy = true;
+    const [body, seq] = next;
+    const hl = heartline();
+    const deadline = new AbortController();
+    const abort = () => deadline.abort();
+    signal.addEventListener('abort', abort);
+    // Twice the heartbeat timeout: a dead stream is the heartbeat's to report (reason
+    // 'heartbeat-timeout'); this catches a POST stuck on a dead pooled socket while the stream lives.
+    const hb = ctx.o.heartbeat;
+    const timer = setTimeout(abort, 2 * ((hb && hb.timeout) || 10000));
+    try {
+      const params: Record<string, string> = hl && seq > 0 ? { seq: '' + seq, bin: typeof body == 'string' ? '' : '1' } : {};
+      const url = withParams(ctx, params, (ctx.o.endpoints || {}).send);
+      const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
+      if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
+      const text = await res.text();
+      bytes -= size(queue.shift()![0]);
+      if (!signal.aborted) h.reply(hl ? text : `ack ${seq}`);
+    } catch (e) {
+      return fails(h, signal)(e);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+      busy = false;
+    }
+    void pump();
+  };
+  /** seq > 0: an application message; seq < 0: `d` is a control frame such as `ping 3`. */
+  const push = (d: Data | string, seq: number): boolean => {
+    queue.push([d, seq]);
+    bytes += size(d);
+    void pump();
+    return true;
+  };
+  return {
+    push,
+    /** An upload chunk: header line, LF, bytes, in one body (PROTOCOL.md section 7); the answer is a frame. */
+    chunk: (head: string, b: Uint8Array): void => void push(new Blob([head, '\n', b as BlobPart]), -1),
+    buffered: () => bytes,
+  };
+};

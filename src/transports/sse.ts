@@ -1,0 +1,62 @@
+import { eventReader } from './events.js';
+import { failed, fails, getFetch, headersFor, init, poster, withParams } from './http.js';
+import type { Context, Handlers, Transport, TransportFactory } from './types.js';
+
+type ESLike = new (url: string, init?: { withCredentials?: boolean }) => EventSource;
+const g = globalThis as { fetch?: unknown; ReadableStream?: unknown; EventSource?: ESLike };
+const streams = (o: Context['o']): boolean => !!(o.fetch || g.fetch) && !!g.ReadableStream;
+
+/**
+ * Server-sent events over a streaming fetch, so headers (Authorization, Last-Event-ID) can be set
+ * and the status and content type checked; native EventSource only where fetch cannot stream
+ * (the last event id then travels as the `lastEventId` query parameter). Client-to-server
+ * messages go by POST.
+ */
+export const sse: TransportFactory = {
+  name: 'sse',
+  supported: (o) => streams(o) || !!(o.EventSource || g.EventSource),
+  open(ctx, h) {
+    const ac = new AbortController();
+    const post = poster(ctx, h, ac.signal, () => t.hl);
+    let es: EventSource | undefined;
+    const t: Transport = {
+      hl: false,
+      send: post.push,
+      control: (f) => post.push(f, -1),
+      chunk: post.chunk,
+      buffered: post.buffered,
+      close() {
+        ac.abort();
+        if (es) es.close();
+      }
+    };
+    const fail = fails(h, ac.signal);
+    if (streams(ctx.o)) {
+      getFetch(ctx)(withParams(ctx, {}), init(ctx, ac.signal, { Accept: 'text/event-stream', ...headersFor(ctx, ctx.lastEventId) }))
+        .then(async (res) => {
+          if (failed(res, h)) return;
+          h.open(res.headers.get('heartline') === '1');
+          const reader = res.body!.getReader();
+          const parser = eventReader(ctx, h);
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return h.close(1000, 'stream ended', true);
+            h.alive();
+            parser.feed(value);
+          }
+        })
+        .catch(fail);
+    } else {
+      const ES = (ctx.o.EventSource || g.EventSource) as ESLike;
+      es = new ES(withParams(ctx, { lastEventId: ctx.lastEventId }), { withCredentials: !!ctx.o.withCredentials });
+      es.onopen = () => h.open(); // no headers to read: only a welcome tells
+      es.onmessage = (e) => h.event(e.data, e.lastEventId, 'message');
+      es.addEventListener('heartline', (e) => h.control((e as MessageEvent).data));
+      es.onerror = () => {
+        es!.close(); // heartline owns reconnection, with its backoff and fallback
+        fail(undefined);
+      };
+    }
+    return t;
+  },
+};

@@ -1,0 +1,297 @@
+// @vitest-environment node
+// conn.upload() (PROTOCOL.md section 7) against a scripted protocol server on the fake WebSocket,
+// with real Blobs, real SHA-256 and real (short) timers: every wait is for an event, bounded.
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UploadError, connect } from '../src/index';
+import type { Connection, UploadOptions } from '../src/index';
+import { FakeWebSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
+
+const until = async (cond: () => unknown, what: string, ms = 3000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+type Lie = 'beyond' | 'back' | 'early' | 'silent' | undefined;
+/** What the scripted server stores, per upload id: it survives reconnects, like a real server's. */
+const store = new Map<string, { size: number; bytes: Buffer[]; held: number; opens: number; offsets: number[] }>();
+const server = { lie: undefined as Lie, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true };
+
+/** A heartline protocol server on the fake socket: welcome, ready, and uploads (no app messages). */
+class UploadServer extends FakeWebSocket {
+  private header: string[] | undefined;
+  private mine = 0; // chunks this socket carried
+  private dead = false; // about to be cut: what still arrives is lost on the wire
+  constructor(url: string, p?: string | string[]) {
+    super(url, p);
+    setTimeout(() => {
+      this.open();
+      this.receive('welcome {"v":1}');
+    }, 1);
+  }
+  private reply(frame: string): void {
+    setTimeout(() => this.readyState === 1 && this.receive(frame), 0);
+  }
+  override send(d: unknown): void {
+    super.send(typeof d == 'string' ? d : Uint8Array.from(d as Uint8Array)); // a real socket copies too
+    if (this.dead) return;
+    if (typeof d != 'string') {
+      // The bytes announced by the last `up.chunk`: the fake network holds them in bufferedAmount.
+      this.bufferedAmount += (d as Uint8Array).byteLength;
+      server.maxBuffered = Math.max(server.maxBuffered, this.bufferedAmount);
+      return this.chunk(Buffer.from(d as Uint8Array));
+    }
+    const [head, body] = [d.split('\n')[0]!, d.slice(d.indexOf('\n') + 1)];
+    const f = head.split(' ');
+    if (f[0] === 'hello') this.reply('ready {"session":"s1","ack":0,"resumed":false}');
+    else if (f[0] === 'up.chunk') this.header = f;
+    else if (f[0] === 'up.open') {
+      const meta = JSON.parse(body);
+      const u = store.get(f[1]!) ?? { size: meta.size, bytes: [], held: 0, opens: 0, offsets: [] };
+      u.opens++;
+      store.set(f[1]!, u);
+      this.reply(`up.offset ${f[1]} ${u.held}`);
+      if (server.lie === 'early' || u.size === 0) this.done(f[1]!);
+    }
+  }
+  private chunk(bytes: Buffer): void {
+    const [, id, offset, sha] = this.header!;
+    const u = store.get(id!)!;
+    u.offsets.push(+offset!);
+    if (server.strict) {
+      expect(sha).toBe(createHash('sha256').update(bytes).digest('base64'));
+      expect(+offset!).toBe(u.held); // the client never skips or repeats from the server's offset
+    }
+    u.bytes.push(bytes);
+    u.held += bytes.length;
+    server.chunks++;
+    if (server.lie === 'silent') return;
+    const n = server.lie === 'beyond' ? u.size + 1000 : server.lie === 'back' && server.chunks === 3 ? 0 : u.held;
+    this.reply(`up.ack ${id} ${n}`);
+    if (u.held === u.size) this.done(id!);
+    if (++this.mine === server.dropAfterChunks && u.held < u.size) {
+      this.dead = true;
+      setTimeout(() => this.serverClose(1006, '', false), 1);
+    }
+  }
+  private done(id: string): void {
+    const u = store.get(id)!;
+    const sha256 = createHash('sha256').update(Buffer.concat(u.bytes)).digest('hex');
+    this.reply(`up.done ${id} ${JSON.stringify({ id, size: u.size, sha256, name: 'x' })}`);
+  }
+}
+
+/** Drains the fake network: bufferedAmount falls by `drainPerTick` every ms. */
+const drain = setInterval(() => {
+  for (const s of sockets) s.bufferedAmount = Math.max(0, s.bufferedAmount - server.drainPerTick);
+}, 1);
+afterEach(() => {
+  expect(liveSockets().length).toBeLessThanOrEqual(1);
+  resetSockets();
+  store.clear();
+  Object.assign(server, { lie: undefined, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true });
+});
+process.on('exit', () => clearInterval(drain));
+
+const conns: Connection[] = [];
+afterEach(() => conns.splice(0).forEach((c) => c.close()));
+const hl = (o = {}): Connection => {
+  const c = connect('ws://127.0.0.1:1/hl', {
+    WebSocket: UploadServer as never,
+    reconnect: { initialDelay: 1, maxDelay: 5 },
+    heartbeat: false,
+    ...o,
+  });
+  conns.push(c);
+  return c;
+};
+const bytesOf = (n: number, seed = 7): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const reasonOf = async (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof UploadError ? e.reason : `not an UploadError: ${String(e)}`),
+  );
+
+describe('conn.upload() over WebSocket', () => {
+  it('sends chunks in order from the offset the server names, each with its SHA-256, and resolves with the server result', async () => {
+    const data = bytesOf(3.5 * 1024);
+    const seen: { sent: number; acknowledged: number }[] = [];
+    const c = hl();
+    const result = await c.upload(new Blob([data as BlobPart]), {
+      chunkSize: 1024,
+      onProgress: ({ sent, acknowledged, total }) => (expect(total).toBe(data.length), seen.push({ sent, acknowledged })),
+    });
+    expect(result.sha256).toBe(sha(data));
+    expect(result.size).toBe(data.length);
+    const [u] = [...store.values()];
+    expect(u!.offsets).toEqual([0, 1024, 2048, 3072]);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!.sent).toBeGreaterThanOrEqual(seen[i - 1]!.sent);
+      expect(seen[i]!.acknowledged).toBeGreaterThanOrEqual(seen[i - 1]!.acknowledged);
+      expect(seen[i]!.acknowledged).toBeLessThanOrEqual(seen[i]!.sent);
+    }
+    expect(seen.at(-1)).toEqual({ sent: data.length, acknowledged: data.length });
+  });
+
+  it('hands nothing over while bufferedAmount is at the high-water mark, and keeps it under hwm + one chunk', async () => {
+    server.drainPerTick = 0; // the network is stuck
+    const c = hl();
+    const data = bytesOf(64 * 1024);
+    const done = c.upload(new Blob([data as BlobPart]), { chunkSize: 4096, highWaterMark: 16384 });
+    await until(() => server.chunks === 4, 'the first four chunks'); // 0 -> 16384 buffered
+    await new Promise((r) => setTimeout(r, 60));
+    expect(server.chunks).toBe(4); // nothing more while the buffer is full
+    server.drainPerTick = 2048; // ~2 MB/s
+    expect((await done).sha256).toBe(sha(data));
+    expect(server.maxBuffered).toBeLessThanOrEqual(16384 + 4096);
+  });
+
+  it('resumes from the acknowledged offset after each reconnect, never from zero', async () => {
+    server.dropAfterChunks = 3;
+    const c = hl();
+    const data = bytesOf(10 * 1000 + 17);
+    const result = await c.upload(new Blob([data as BlobPart]), { chunkSize: 1000 });
+    expect(result.sha256).toBe(sha(data));
+    const [u] = [...store.values()];
+    expect(u!.opens).toBe(4); // the first open and three resumes
+    expect(u!.offsets).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000]);
+    expect(sockets.length).toBe(4);
+  });
+
+  it('uploads a zero-byte file', async () => {
+    const c = hl();
+    const r = await c.upload(new Blob([]), { name: 'empty.txt' });
+    expect(r).toMatchObject({ size: 0, sha256: sha(new Uint8Array()) });
+  });
+
+  it('runs several uploads at once over one socket, interleaving their chunks', async () => {
+    const c = hl();
+    const a = bytesOf(8192, 1);
+    const b = bytesOf(8192, 2);
+    const [ra, rb] = await Promise.all([
+      c.upload(new Blob([a as BlobPart]), { chunkSize: 1024 }),
+      c.upload(new Blob([b as BlobPart]), { chunkSize: 1024 }),
+    ]);
+    expect([ra.sha256, rb.sha256]).toEqual([sha(a), sha(b)]);
+    const order = sockets[0]!.sent.filter((f) => String(f).startsWith('up.chunk')).map((f) => String(f).split(' ')[1]);
+    const switches = order.filter((id, i) => i > 0 && id !== order[i - 1]).length;
+    expect(switches).toBeGreaterThan(4); // not one file after the other
+  });
+
+  const lies: [Lie, string][] = [
+    ['beyond', 'an acknowledgement beyond the file size'],
+    ['back', 'an acknowledgement that goes backwards'],
+    ['early', 'up.done before every byte was sent'],
+  ];
+  for (const [lie, what] of lies) {
+    it(`fails with UploadError bad-ack on ${what}, and tells the server to discard it`, async () => {
+      server.lie = lie;
+      const c = hl();
+      expect(await reasonOf(c.upload(new Blob([bytesOf(8000) as BlobPart]), { chunkSize: 1000 }))).toBe('bad-ack');
+      expect(sockets.at(-1)!.sent.filter((f) => String(f).startsWith('up.abort'))).toHaveLength(1);
+      expect(c.state).toBe('open'); // the connection itself is fine
+    });
+  }
+
+  it('fails with reason stalled when the server never acknowledges', async () => {
+    server.lie = 'silent';
+    const c = hl();
+    const started = Date.now();
+    expect(await reasonOf(c.upload(new Blob([bytesOf(3000) as BlobPart]), { chunkSize: 1000, timeout: 150 }))).toBe('stalled');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it('rejects when the file cannot be read', async () => {
+    class Broken extends Blob {
+      override slice(): Blob {
+        return { stream: () => { throw new Error('gone'); }, arrayBuffer: () => Promise.reject(new Error('NotReadableError')) } as never;
+      }
+    }
+    const c = hl();
+    const p = c.upload(new Broken([bytesOf(2000) as BlobPart]), { chunkSize: 1000 });
+    expect(await reasonOf(p)).toBe('read');
+    expect((await p.catch((e: UploadError) => e)).cause).toEqual(new Error('NotReadableError'));
+  });
+
+  it('aborts through its signal and tells the server', async () => {
+    server.drainPerTick = 0;
+    const c = hl();
+    const ac = new AbortController();
+    const p = c.upload(new Blob([bytesOf(50000) as BlobPart]), { chunkSize: 1000, highWaterMark: 2000, signal: ac.signal });
+    await until(() => server.chunks >= 2, 'two chunks');
+    ac.abort();
+    expect(await reasonOf(p)).toBe('aborted');
+    expect(sockets[0]!.sent.filter((f) => String(f).startsWith('up.abort'))).toHaveLength(1);
+  });
+
+  it('rejects at once on a closed connection, on a plain server, and on bad arguments', async () => {
+    const c = hl();
+    c.close();
+    expect(await reasonOf(c.upload(new Blob(['x'])))).toBe('closed');
+    class Plain extends FakeWebSocket {
+      constructor(url: string) {
+        super(url);
+        setTimeout(() => this.open(), 1);
+      }
+    }
+    const p = connect('ws://127.0.0.1:1/plain', { WebSocket: Plain as never, protocol: 'plain', heartbeat: false });
+    conns.push(p);
+    const early = reasonOf(p.upload(new Blob(['x']))); // before open: rejected once the server turns out plain
+    await until(() => p.state === 'open', 'open');
+    expect(await early).toBe('protocol');
+    expect(await reasonOf(p.upload(new Blob(['x'])))).toBe('protocol');
+    const d = hl();
+    const bad: [unknown, UploadOptions][] = [
+      ['not a blob', {}],
+      [new Blob(['x']), { chunkSize: 0 }],
+      [new Blob(['x']), { highWaterMark: -1 }],
+      [new Blob(['x']), { timeout: Number.NaN }],
+    ];
+    for (const [blob, o] of bad) {
+      await expect(d.upload(blob as Blob, o)).rejects.toMatchObject({ code: 'invalid-option' });
+    }
+  });
+
+  it('never throws out of a frame handler on random up.* frames: each upload completes or rejects with an UploadError', async () => {
+    server.lie = 'silent'; // only the fuzzer answers, and its offsets are nonsense
+    server.strict = false;
+    const c = hl();
+    let seed = 11; // mulberry32: reproducible
+    const rnd = (n: number): number => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    };
+    const outcomes: string[] = [];
+    for (let round = 0; round < 40; round++) {
+      const p = c.upload(new Blob([bytesOf(rnd(5000)) as BlobPart]), { chunkSize: 512, timeout: 200 });
+      const settled = reasonOf(p).then((r) => outcomes.push(r));
+      await until(() => c.state === 'open' && sockets.at(-1)!.sent.some((f) => String(f).startsWith('up.open')), 'up.open');
+      const id = String(sockets.at(-1)!.sent.filter((f) => String(f).startsWith('up.open')).at(-1)).split(/[ \n]/)[1]!;
+      const types = ['up.offset', 'up.ack', 'up.done', 'up.error', 'up.x', 'up.'];
+      const values = ['0', '-1', '1e9', 'NaN', '512', '', '3.5', '{"size":1}', '{', 'x%zz'];
+      for (let i = 0; i < 12; i++) {
+        const frame = `${types[rnd(types.length)]} ${rnd(4) ? id : 'other'} ${values[rnd(values.length)]}${rnd(2) ? ' ' + values[rnd(values.length)] : ''}`;
+        expect(() => sockets.at(-1)!.receive(frame)).not.toThrow();
+        await new Promise((r) => setTimeout(r, rnd(3)));
+      }
+      await settled; // bounded by the upload's own 200 ms timeout
+    }
+    expect(outcomes.filter((o) => !['resolved', 'bad-ack', 'stalled', 'server'].includes(o))).toEqual([]);
+    expect(new Set(outcomes).size).toBeGreaterThanOrEqual(2); // the fuzzer reached more than one outcome
+  });
+
+  it('rejects pending uploads when the connection is closed', async () => {
+    server.drainPerTick = 0;
+    const c = hl();
+    const p = c.upload(new Blob([bytesOf(50000) as BlobPart]), { chunkSize: 1000, highWaterMark: 1000 });
+    await until(() => server.chunks >= 1, 'a chunk');
+    c.close();
+    expect(await reasonOf(p)).toBe('closed');
+  });
+});
