@@ -1,11 +1,12 @@
 // Self-test of the heartline protocol's reference server (e2e/server/protocol*.mjs) with the `ws`
 // client and fetch, no browser: `node --test e2e/protocol-selftest.mjs`. Every wait is bounded.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { startServer } from './server.mjs';
+import { chunkCheck } from './server/uploads.mjs';
 
 let server;
 let n = 0;
@@ -309,7 +310,18 @@ test('restart: the key keeps its log, sessions and acks; the generator keeps cou
 // Section 7. `bytes(n)` is a file whose every byte differs from its neighbours, so a chunk written
 // at the wrong offset or twice shows up in the digest.
 const bytes = (n, from = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (from + i) % 251));
-const sha64 = (buf) => createHash('sha256').update(buf).digest('base64');
+/** PROTOCOL.md section 7's chunk CHECK, written independently of the server's (byte by byte). */
+const check = (buf) => {
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < buf.length; i += 4) {
+    let word = 0;
+    for (let k = 0; k < 4 && i + k < buf.length; k += 1) word += buf[i + k] * 2 ** (8 * k);
+    a = (a + word) >>> 0;
+    b = (b + a) >>> 0;
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+};
 const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 const openFrame = (id, info) => `up.open ${id}\n${JSON.stringify(info)}`;
 const doneOf = (frame, id) => {
@@ -322,9 +334,22 @@ const uploadOf = (k, i = 0) => server.registry.get(k).heartline.uploads.all[i];
 /** `up.chunk` + its bytes from `file[offset, end)` as the next (binary) frame. */
 function chunk(ws, id, file, offset, end = file.length, sha) {
   const part = file.subarray(offset, end);
-  ws.send(`up.chunk ${id} ${offset} ${sha ?? sha64(part)}`);
+  ws.send(`up.chunk ${id} ${offset} ${sha ?? check(part)}`);
   ws.send(part);
 }
+
+describe('chunk check', () => {
+  test('known values, and the server agrees with an independent implementation on random chunks', () => {
+    assert.equal(check(Buffer.from([])), '0000000000000000');
+    assert.equal(check(Buffer.from([1, 0, 0, 0, 2, 0, 0, 0])), '0000000300000004');
+    assert.equal(check(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 7])), '0000000500000002'); // both sums wrap mod 2^32; the tail is 07 00 00 00
+    for (let i = 0; i < 50; i += 1) {
+      const bytes = randomBytes(Math.floor(Math.random() * 5000));
+      const unaligned = Buffer.concat([Buffer.alloc(1), bytes]).subarray(1);
+      assert.equal(chunkCheck(unaligned), check(bytes));
+    }
+  });
+});
 
 describe('uploads over WebSocket', () => {
   test('three chunks: up.offset 0, cumulative acks, up.done with the whole sha256; stats and the file agree', async () => {
@@ -385,7 +410,7 @@ describe('uploads over WebSocket', () => {
     assert.equal(await ws.next(), 'up.offset g 0');
     chunk(ws, 'g', file, 0, 40, '-'); // no SHA: stored unchecked
     assert.equal(await ws.next(), 'up.ack g 40');
-    chunk(ws, 'g', file, 40, 60, sha64(Buffer.from('something else')));
+    chunk(ws, 'g', file, 40, 60, check(Buffer.from('something else')));
     assert.equal(await ws.next(), 'up.error g 422 checksum%20mismatch');
     chunk(ws, 'g', file, 40, 60);
     assert.equal(await ws.next(), 'up.error g 404 unknown%20upload');
@@ -469,8 +494,8 @@ describe('uploads over POST', () => {
     const { k, send } = await postSession();
     const file = Buffer.concat([bytes(500), Buffer.from('\n\n\r\n'), bytes(500, 9)]); // newlines in the bytes: split at the first only
     assert.equal(await send('up.open h', JSON.stringify({ name: 'h.bin', size: file.length })), 'up.offset h 0');
-    assert.equal(await send(`up.chunk h 0 ${sha64(file.subarray(0, 502))}`, file.subarray(0, 502)), 'up.ack h 502');
-    const last = await send(`up.chunk h 502 ${sha64(file.subarray(502))}`, file.subarray(502));
+    assert.equal(await send(`up.chunk h 0 ${check(file.subarray(0, 502))}`, file.subarray(0, 502)), 'up.ack h 502');
+    const last = await send(`up.chunk h 502 ${check(file.subarray(502))}`, file.subarray(502));
     assert.deepEqual(doneOf(last, 'h'), { id: 'h', name: 'h.bin', type: null, size: 1004, sha256: sha256(file), metadata: null });
     assert.deepEqual(readFileSync(uploadOf(k).path), file);
     assert.equal(await send('up.open z', '{"size":3}'), 'up.offset z 0');
@@ -478,7 +503,7 @@ describe('uploads over POST', () => {
     assert.equal(await send('up.chunk z 0 -', 'abc'), 'up.error z 404 unknown%20upload');
     const { uploads, messages } = await control(k, 'stats');
     assert.deepEqual(uploads.map((u) => [u.id, u.received, u.done, u.aborted, u.chunks]), [['h', 1004, true, false, 2], ['z', 0, false, true, 0]]);
-    assert.ok(messages.includes(`up.chunk h 0 ${sha64(file.subarray(0, 502))}`));
+    assert.ok(messages.includes(`up.chunk h 0 ${check(file.subarray(0, 502))}`));
   });
 });
 

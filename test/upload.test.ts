@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UploadError, connect } from '../src/index';
 import type { Connection, UploadOptions } from '../src/index';
+import { chunkCheck } from '../e2e/server/uploads.mjs'; // the reference server's, to agree with
 import { FakeWebSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
 
 const until = async (cond: () => unknown, what: string, ms = 3000): Promise<void> => {
@@ -62,7 +63,7 @@ class UploadServer extends FakeWebSocket {
     const u = store.get(id!)!;
     u.offsets.push(+offset!);
     if (server.strict) {
-      expect(sha).toBe(createHash('sha256').update(bytes).digest('base64'));
+      expect(sha).toBe(chunkCheck(bytes));
       expect(+offset!).toBe(u.held); // the client never skips or repeats from the server's offset
     }
     u.bytes.push(bytes);
@@ -116,8 +117,23 @@ const reasonOf = async (p: Promise<unknown>): Promise<string> =>
     (e: unknown) => (e instanceof UploadError ? e.reason : `not an UploadError: ${String(e)}`),
   );
 
+describe('chunkCheck', () => {
+  it('gives the PROTOCOL.md values and agrees with the reference server on random, unaligned chunks', async () => {
+    const { chunkCheck: clientCheck } = await import('../src/upload');
+    expect(clientCheck(new Uint8Array())).toBe('0000000000000000');
+    expect(clientCheck(Uint8Array.from([1, 0, 0, 0, 2, 0, 0, 0]))).toBe('0000000300000004');
+    expect(clientCheck(Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 255, 7]))).toBe('0000000500000002');
+    for (let i = 0; i < 50; i++) {
+      const bytes = bytesOf((i * 997) % 5000, i);
+      const unaligned = new Uint8Array(bytes.length + 1).subarray(1);
+      unaligned.set(bytes);
+      expect(clientCheck(unaligned)).toBe(chunkCheck(Buffer.from(bytes)));
+    }
+  });
+});
+
 describe('conn.upload() over WebSocket', () => {
-  it('sends chunks in order from the offset the server names, each with its SHA-256, and resolves with the server result', async () => {
+  it('sends chunks in order from the offset the server names, each with its check, and resolves with the server result', async () => {
     const data = bytesOf(3.5 * 1024);
     const seen: { sent: number; acknowledged: number }[] = [];
     const c = hl();
@@ -168,13 +184,14 @@ describe('conn.upload() over WebSocket', () => {
     expect(r).toMatchObject({ size: 0, sha256: sha(new Uint8Array()) });
   });
 
-  it('runs several uploads at once over one socket, interleaving their chunks', async () => {
+  it('shares a busy socket between several uploads chunk by chunk', async () => {
+    server.drainPerTick = 1024; // the network, not the file, is the limit: both wait on bufferedAmount
     const c = hl();
     const a = bytesOf(8192, 1);
     const b = bytesOf(8192, 2);
     const [ra, rb] = await Promise.all([
-      c.upload(new Blob([a as BlobPart]), { chunkSize: 1024 }),
-      c.upload(new Blob([b as BlobPart]), { chunkSize: 1024 }),
+      c.upload(new Blob([a as BlobPart]), { chunkSize: 1024, highWaterMark: 1024 }),
+      c.upload(new Blob([b as BlobPart]), { chunkSize: 1024, highWaterMark: 1024 }),
     ]);
     expect([ra.sha256, rb.sha256]).toEqual([sha(a), sha(b)]);
     const order = sockets[0]!.sent.filter((f) => String(f).startsWith('up.chunk')).map((f) => String(f).split(' ')[1]);
@@ -190,8 +207,10 @@ describe('conn.upload() over WebSocket', () => {
   for (const [lie, what] of lies) {
     it(`fails with UploadError bad-ack on ${what}, and tells the server to discard it`, async () => {
       server.lie = lie;
+      server.drainPerTick = 1000; // a slow network, so the lie arrives while bytes are still to go
       const c = hl();
-      expect(await reasonOf(c.upload(new Blob([bytesOf(8000) as BlobPart]), { chunkSize: 1000 }))).toBe('bad-ack');
+      const p = c.upload(new Blob([bytesOf(8000) as BlobPart]), { chunkSize: 1000, highWaterMark: 2000 });
+      expect(await reasonOf(p)).toBe('bad-ack');
       expect(sockets.at(-1)!.sent.filter((f) => String(f).startsWith('up.abort'))).toHaveLength(1);
       expect(c.state).toBe('open'); // the connection itself is fine
     });

@@ -193,19 +193,19 @@ export class Uploads {
   }
 
   /**
-   * `up.chunk ID OFFSET SHA` + bytes. A gap stores nothing and names the held length; a resend
+   * `up.chunk ID OFFSET CHECK` + bytes. A gap stores nothing and names the held length; a resend
    * (OFFSET below it) is verified whole, then only its new tail is appended.
    */
-  chunk(session, id, offsetText, sha, bytes, params) {
+  chunk(session, id, offsetText, check, bytes, params) {
     if (!ID.test(id ?? '')) return [errorFrame(id, 400, 'bad upload id')];
     const upload = this.find(session, id);
     if (!upload) return [errorFrame(id, 404, 'unknown upload')];
     upload.chunks += 1;
-    if (!OFFSET.test(offsetText ?? '') || !sha) return this.fail(session, upload, 400, 'malformed');
+    if (!OFFSET.test(offsetText ?? '') || !check) return this.fail(session, upload, 400, 'malformed');
     const offset = Number(offsetText);
     if (offset > upload.received) return [offsetFrame(upload)];
     if (offset + bytes.length > upload.size) return this.fail(session, upload, 413, 'past size');
-    if (sha !== '-' && !Buffer.from(sha, 'base64').equals(createHash('sha256').update(bytes).digest())) {
+    if (check !== '-' && check !== chunkCheck(bytes)) {
       return this.fail(session, upload, 422, 'checksum mismatch');
     }
     if (offset < upload.received) upload.resends += 1;
@@ -233,12 +233,37 @@ export class Uploads {
    * chunk's content for `up.chunk`, `payload` the text after the header line for `up.open`.
    */
   frame(session, fields, payload, bytes, params) {
-    const [type, id, offset, sha] = fields;
+    const [type, id, offset, check] = fields;
     if (type === 'up.open') return this.open(session, id, payload, params);
-    if (type === 'up.chunk') return this.chunk(session, id, offset, sha, bytes, params);
+    if (type === 'up.chunk') return this.chunk(session, id, offset, check, bytes, params);
     if (type === 'up.abort') return this.abort(session, id);
     return [];
   }
 
   stats = () => this.all.map((u) => u.record());
+}
+
+/**
+ * The per-chunk CHECK of PROTOCOL.md section 7: two running 32-bit sums over the chunk read as
+ * little-endian 32-bit words (a last partial word zero-padded), a = sum of words, b = sum of the
+ * successive a values, both mod 2^32, as 16 lowercase hex digits (a then b).
+ */
+export function chunkCheck(bytes) {
+  const whole = bytes.length >> 2;
+  // A Uint32Array view needs a 4-byte aligned offset; pooled Buffers may not have one.
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
+  const words = new Uint32Array(aligned.buffer, aligned.byteOffset, whole);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < whole; i += 1) {
+    a = (a + words[i]) >>> 0;
+    b = (b + a) >>> 0;
+  }
+  if (bytes.length & 3) {
+    let tail = 0;
+    for (let i = whole * 4; i < bytes.length; i += 1) tail += bytes[i] * 2 ** (8 * (i - whole * 4));
+    a = (a + tail) >>> 0;
+    b = (b + a) >>> 0;
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 }
