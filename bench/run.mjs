@@ -6,8 +6,8 @@
 //   node bench/run.mjs --quick    the same scenarios, fewer and smaller rounds (< 2 minutes)
 //   --readme   also rewrite the generated part of README.md's "## Benchmarks" from this run
 //   development (a partial run writes bench/results/dev.* instead of latest.*):
-//   --only=storm,instrumentation,throughput,reconnect,blackhole,idle   --scenarios=ws-recv-small,…
-//   --contestants=raw-ws,heartline   --rounds=N
+//   --only=storm,instrumentation,throughput,reconnect,blackhole,idle,upload   --scenarios=ws-recv-small,…
+//   --contestants=raw-ws,heartline   --rounds=N   --sweep (the upload defaults sweep in a quick or partial run)
 //
 // Writes bench/results/latest.json, bench/results/latest.md and bench/results/storm.svg.
 // How and why it measures the way it does: bench/README.md.
@@ -35,14 +35,17 @@ const want = (phase) => !only || only.includes(phase);
 const onlyScenarios = argv.find((a) => a.startsWith('--scenarios='))?.slice(12).split(','); // e.g. ws-recv-small (development)
 const onlyContestants = argv.find((a) => a.startsWith('--contestants='))?.slice(14).split(','); // e.g. raw-ws,heartline (development)
 const roundsArg = +(argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 0);
+// development: extra query for every upload page, e.g. --upload-query=server=lean (pages/upload.mjs)
+const uploadQuery = Object.fromEntries(new URLSearchParams(argv.find((a) => a.startsWith('--upload-query='))?.slice(15) ?? ''));
 
 const CFG = QUICK
-  ? { rounds: 2, small: 10000, large: 300, instrN: 10000, instrRounds: 1, reconnectRounds: 1, reconnectCapMs: 15000, restartDownMs: 1000, bhRounds: 1, bhCapMs: 40000, idleWindowMs: 30000, settleMs: 1500 }
-  : { rounds: 6, small: 100000, large: 2000, instrN: 30000, instrRounds: 3, reconnectRounds: 5, reconnectCapMs: 20000, restartDownMs: 1000, bhRounds: 2, bhCapMs: 60000, idleWindowMs: 60000, settleMs: 1500 };
+  ? { rounds: 2, small: 10000, large: 300, instrN: 10000, instrRounds: 1, reconnectRounds: 1, reconnectCapMs: 15000, restartDownMs: 1000, bhRounds: 1, bhCapMs: 40000, idleWindowMs: 30000, settleMs: 1500, uploadMiB: 64, uploadRounds: 2, sweepRounds: 0 }
+  : { rounds: 6, small: 100000, large: 2000, instrN: 30000, instrRounds: 3, reconnectRounds: 5, reconnectCapMs: 20000, restartDownMs: 1000, bhRounds: 2, bhCapMs: 60000, idleWindowMs: 60000, settleMs: 1500, uploadMiB: 256, uploadRounds: 5, sweepRounds: 3 };
+if (argv.includes('--sweep') && !CFG.sweepRounds) CFG.sweepRounds = 2;
 
-if (roundsArg) CFG.rounds = roundsArg;
+if (roundsArg) CFG.rounds = CFG.uploadRounds = roundsArg;
 // A partial run (any of the development flags) must not overwrite the published results.
-const PARTIAL = Boolean(only || onlyScenarios || onlyContestants || roundsArg);
+const PARTIAL = Boolean(only || onlyScenarios || onlyContestants || roundsArg || Object.keys(uploadQuery).length);
 const OUT = PARTIAL ? 'dev' : 'latest';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -75,6 +78,13 @@ const IDLE = [
   ['socketio', 'defaults'], ['raw-sse', 'defaults'], ['fes', 'defaults'], ['heartline-sse', 'defaults'],
 ];
 const IDLE_SETTLE_MS = 6000;
+// Upload: the raw gated loop is the baseline, heartline runs next to it; then the defaults sweep.
+// heartline-up-lean: heartline against a server that acknowledges and discards, like the raw loop's sink.
+const UPLOAD_CONTESTANTS = ['raw-ws-up', 'heartline-up', 'heartline-up-lean', 'fetch-up', 'tus'];
+const UPLOAD_TARGETS = { ratio: 0.9, heapGrowthMiB: 32, rttMs: 100 };
+const KiB = 1024;
+const MiB = 1024 * 1024;
+const SWEEP = [256 * KiB, MiB, 4 * MiB].flatMap((chunk) => [MiB, 4 * MiB, 16 * MiB].map((hwm) => ({ chunk, hwm })));
 const pending = (name) => CONTESTANTS[name].pending;
 const describe = (name, preset) => CONTESTANTS[name].presets[preset]?.describe ?? '';
 
@@ -364,6 +374,166 @@ async function idlePhase() {
   }
 }
 
+/** The e2e fixture server (heartline protocol, section 7 uploads), imported on first use. */
+let fixtureServer;
+async function startFixture() {
+  fixtureServer ??= (await import('../e2e/server.mjs')).startServer;
+  return fixtureServer();
+}
+
+/**
+ * One upload in a fresh, uninstrumented page (pages/upload.mjs). heartline gets a fixture server of
+ * its own per trial (its temp files go when it stops).
+ */
+async function uploadTrial(name, { chunk, hwm } = {}) {
+  const id = `u${++seq}`;
+  const wsOrigin = srv.origin.replace('http:', 'ws:');
+  const bytes = CFG.uploadMiB * MiB;
+  const timeout = 180000;
+  let fixture;
+  try {
+    let url;
+    if (name === 'heartline-up-lean' || (name === 'heartline-up' && uploadQuery.server === 'lean')) url = `${wsOrigin}/up/hl`;
+    else if (name === 'heartline-up') {
+      fixture = await startFixture();
+      url = `ws://127.0.0.1:${fixture.port}/hl/bench?echo=0&key=${id}`;
+    } else if (name === 'raw-ws-up') url = `${wsOrigin}/up/ws?size=${bytes}`;
+    else if (name === 'fetch-up') url = `${srv.origin}/up/post`;
+    else url = `${srv.origin}/up/tus/`;
+    let cpu0;
+    const started = srv.waitResult(`${id}:t0`, timeout).then(
+      () => (cpu0 = { browser: browser.cpuMs(), node: process.cpuUsage() }),
+      () => {},
+    );
+    const params = { task: 'upload', c: name, preset: 'upload', url, echo: `${wsOrigin}/up/ws?size=-1`, size: CFG.uploadMiB, id, timeout, ...uploadQuery };
+    if (chunk) Object.assign(params, { chunk, hwm });
+    const target = await browser.open(pageUrl(params));
+    // JS heap (V8 heap used + ArrayBuffer backing stores), every 50 ms from the baseline the page
+    // asks for (after its gc()) to the end of its timed window.
+    const probe = await browser.heapProbe(target);
+    let heap0 = null;
+    let peak = null;
+    let sampling = true;
+    const baseTaken = srv.waitResult(`${id}:base`, timeout).then(
+      async () => ((heap0 = await probe.sample()), (peak = heap0)),
+      () => {},
+    );
+    const ended = srv.waitResult(`${id}:t1`, timeout + 30000).then(() => void (sampling = false), () => {});
+    const sampler = (async () => {
+      await baseTaken;
+      while (sampling && heap0) {
+        const h = await probe.sample().catch(() => null);
+        if (h && sampling && h.total > peak.total) peak = h;
+        await Promise.race([sleep(50), ended]);
+      }
+    })();
+    try {
+      const res = await srv.waitResult(id, timeout + 30000);
+      if (!res.error) await started;
+      if (cpu0 && !res.error) {
+        const node = process.cpuUsage(cpu0.node);
+        res.browserCpuMs = browser.cpuMs() - cpu0.browser;
+        res.serverCpuMs = (node.user + node.system) / 1000;
+      }
+      sampling = false;
+      await sampler;
+      if (heap0) Object.assign(res, { heap0: heap0.total, heapPeak: peak.total, heapGrowth: peak.total - heap0.total, heapPeakUsed: peak.used, heapPeakBacking: peak.backing });
+      else if (!res.error) res.error = 'no heap baseline';
+      return res;
+    } finally {
+      sampling = false;
+      await probe.detach();
+      await browser.close(target);
+    }
+  } catch (e) {
+    return { error: e.message };
+  } finally {
+    await fixture?.stop().catch(() => {});
+  }
+}
+
+const fmtUp = (r) =>
+  r.error
+    ? `ERROR ${r.error.split('\n')[0]}`
+    : `${r.mbps.toFixed(0)} MB/s, heap +${(r.heapGrowth / MiB).toFixed(1)} MiB, RTT median ${fmtMs(r.rttMedian)} max ${fmtMs(r.rttMax)} (${r.rtts.length} pings)` +
+      (r.heartbeats ? `, ${r.heartbeats.length} heartbeat event(s)` : '') +
+      (r.browserCpuMs ? `; CPU browser ${Math.round(r.browserCpuMs)} ms, node ${Math.round(r.serverCpuMs)} ms` : '');
+
+/** Medians of one contestant's upload trials, ratios against the raw loop of the same round. */
+function uploadRow(name, trials, base, extra = {}) {
+  const ok = trials.filter((x) => !x.error);
+  const ratios = trials.map((x, i) => (x.error || !base[i] || base[i].error ? null : x.mbps / base[i].mbps)).filter((v) => v !== null);
+  const allRtts = ok.flatMap((x) => x.rtts);
+  const sorted = [...allRtts].sort((a, b) => a - b);
+  return {
+    contestant: name,
+    label: CONTESTANTS[name].label,
+    setup: describe(name, 'upload'),
+    ...extra,
+    mbps: median(ok.map((x) => x.mbps)),
+    mbpsAll: ok.map((x) => x.mbps),
+    ratio: name === 'raw-ws-up' ? 1 : median(ratios),
+    ratios,
+    heapGrowth: median(ok.map((x) => x.heapGrowth)),
+    heapGrowthMax: ok.length ? Math.max(...ok.map((x) => x.heapGrowth)) : null,
+    heapGrowthAll: ok.map((x) => x.heapGrowth),
+    rttMedian: median(allRtts),
+    rttP95: sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(0.95 * sorted.length))] : null,
+    rttMax: sorted.length ? sorted.at(-1) : null,
+    pings: allRtts.length,
+    lostPings: ok.reduce((a, x) => a + (x.lostPings ?? 0), 0),
+    idleRtt: median(ok.flatMap((x) => x.idleRtts ?? [])),
+    heartbeats: ok[0]?.heartbeats ? ok.reduce((a, x) => a + x.heartbeats.length, 0) : undefined,
+    browserCpuPerGiB: median(ok.filter((x) => x.browserCpuMs > 0).map((x) => (x.browserCpuMs / x.bytes) * 1024 * MiB)),
+    serverCpuPerGiB: median(ok.filter((x) => x.serverCpuMs > 0).map((x) => (x.serverCpuMs / x.bytes) * 1024 * MiB)),
+    errors: trials.filter((x) => x.error).map((x) => x.error.split('\n')[0]),
+    trials, // every sample, as the page and the driver measured it
+  };
+}
+
+async function uploadPhase() {
+  const active = UPLOAD_CONTESTANTS.filter((c) => !pending(c) && (!onlyContestants || onlyContestants.includes(c) || c === 'raw-ws-up'));
+  const runs = Object.fromEntries(active.map((c) => [c, []]));
+  const others = active.filter((c) => c !== 'raw-ws-up' && c !== 'heartline-up');
+  const pair = active.includes('heartline-up') ? ['raw-ws-up', 'heartline-up'] : ['raw-ws-up'];
+  for (let r = 0; r < CFG.uploadRounds; r++) {
+    const rotated = others.map((_, i) => others[(i + r) % others.length]);
+    const order = r % 2 ? [...rotated, ...[...pair].reverse()] : [...pair, ...rotated];
+    for (const c of order) {
+      const res = await uploadTrial(c);
+      runs[c].push(res);
+      log(`  upload round ${r + 1}/${CFG.uploadRounds} ${c}: ${fmtUp(res)}`);
+      await sleep(300);
+    }
+  }
+  const base = runs['raw-ws-up'];
+  const out = { sizeMiB: CFG.uploadMiB, rounds: CFG.uploadRounds, targets: UPLOAD_TARGETS, rows: active.map((c) => uploadRow(c, runs[c], base)) };
+
+  if (CFG.sweepRounds && active.includes('heartline-up')) {
+    // heartline's chunkSize x highWaterMark, each round with a raw-loop baseline of its own.
+    const sweepRuns = SWEEP.map(() => []);
+    const sweepBase = [];
+    for (let r = 0; r < CFG.sweepRounds; r++) {
+      const order = [-1, ...SWEEP.map((_, i) => (i + r * 4) % SWEEP.length)];
+      const got = new Map();
+      for (const k of order) {
+        const res = k < 0 ? await uploadTrial('raw-ws-up') : await uploadTrial('heartline-up', SWEEP[k]);
+        got.set(k, res);
+        log(`  upload sweep round ${r + 1}/${CFG.sweepRounds} ${k < 0 ? 'raw-ws-up' : `chunk ${SWEEP[k].chunk / KiB} KiB, hwm ${SWEEP[k].hwm / MiB} MiB`}: ${fmtUp(res)}`);
+        await sleep(300);
+      }
+      sweepBase.push(got.get(-1));
+      SWEEP.forEach((_, k) => sweepRuns[k].push(got.get(k)));
+    }
+    out.sweep = {
+      rounds: CFG.sweepRounds,
+      baseline: uploadRow('raw-ws-up', sweepBase, sweepBase),
+      rows: SWEEP.map((cfg, k) => uploadRow('heartline-up', sweepRuns[k], sweepBase, { chunkSize: cfg.chunk, highWaterMark: cfg.hwm, isDefault: cfg.chunk === MiB && cfg.hwm === MiB })),
+    };
+  }
+  return out;
+}
+
 const fmtMs = (ms) => (ms === null || ms === undefined ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 
 // ---------------------------------------------------------------------------------------------
@@ -449,11 +619,14 @@ async function main() {
       results.reconnect = await reconnectPhase();
     } else if (want('blackhole') || want('idle')) log('black-hole and idle…');
     Object.assign(results, await long);
+    if (want('upload')) {
+      log(`upload: ${CFG.uploadMiB} MiB Blob, ${CFG.uploadRounds} interleaved round(s)${CFG.sweepRounds ? `, then heartline's chunkSize × highWaterMark sweep (${CFG.sweepRounds} round(s))` : ''}…`);
+      results.upload = await uploadPhase();
+    }
   } finally {
     results.machine.loadavgEnd = loadavg().map((v) => +v.toFixed(2));
     await cleanup();
   }
-  results.upload = { status: 'pending', note: 'upload throughput vs tus-js-client belongs to the upload issue; tus-js-client bundle size is measured above' };
   results.wallSeconds = Math.round((Date.now() - T0) / 1000);
 
   const outDir = join(here, 'results');

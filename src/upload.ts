@@ -15,7 +15,7 @@ export interface UploadOptions {
   /**
    * WebSocket: no chunk is handed over while `bufferedAmount` is at or above this many bytes, so
    * heartbeats and messages wait behind at most this much upload data. HTTP: bytes of chunks
-   * queued for POST. @default 4194304
+   * queued for POST. @default 1048576 (see README, "Uploads": chosen by benchmark)
    */
   highWaterMark?: number;
   /** Aborts the upload and tells the server to discard it; the promise rejects with reason 'aborted'. */
@@ -196,7 +196,7 @@ export const createUploads = (link: () => Transport | undefined) => {
   return {
     start(blob: Blob, o: UploadOptions = {}): Promise<UploadResult> {
       return new Promise((done, fail) => {
-        const { chunkSize = 1 << 20, highWaterMark = 1 << 22, timeout = 30000, signal } = o;
+        const { chunkSize = 1 << 20, highWaterMark = 1 << 20, timeout = 30000, signal } = o;
         const ok = (v: number, lo: number, hi: number) => typeof v == 'number' && v >= lo && v <= hi;
         if (!(typeof Blob == 'function' && blob instanceof Blob)) throw new OptionError('upload() takes a Blob or File');
         if (!ok(chunkSize, 1, MAX_CHUNK) || !ok(highWaterMark, 0, 2 ** 31) || !ok(timeout, 1, 2 ** 31 - 1)) {

@@ -25,6 +25,8 @@ export const CHROMIUM_ARGS = [
   '--disable-background-timer-throttling',
   '--disable-backgrounding-occluded-windows',
   '--disable-renderer-backgrounding',
+  // The upload page calls gc() before its heap baseline is taken (nothing else calls it).
+  '--js-flags=--expose-gc',
 ];
 
 /**
@@ -66,11 +68,11 @@ export async function launchChromium() {
     if (m.error) p.reject(new Error(`${p.method}: ${m.error.message}`));
     else p.resolve(m.result);
   });
-  const send = (method, params = {}) =>
+  const send = (method, params = {}, sessionId = undefined) =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject, method });
-      cdp.send(JSON.stringify({ id, method, params }));
+      cdp.send(JSON.stringify({ id, method, params, ...(sessionId && { sessionId }) }));
     });
 
   const { product } = await send('Browser.getVersion');
@@ -116,6 +118,22 @@ export async function launchChromium() {
       const { targetId } = await send('Target.createTarget', { url });
       open.add(targetId);
       return targetId;
+    },
+    /**
+     * The JS heap of a page, for the upload phase only: a session attached to the page that
+     * enables no domain at all (no Network, no Runtime events) and only asks
+     * Runtime.getHeapUsage. (performance.memory stays frozen in Chromium 156 headless, even with
+     * --enable-precise-memory-info.) Returns { sample() -> { used, backing, total }, detach() }.
+     */
+    async heapProbe(targetId) {
+      const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
+      return {
+        async sample() {
+          const h = await send('Runtime.getHeapUsage', {}, sessionId);
+          return { used: h.usedSize, backing: h.backingStorageSize ?? 0, total: h.usedSize + (h.backingStorageSize ?? 0) };
+        },
+        detach: () => send('Target.detachFromTarget', { sessionId }).catch(() => {}),
+      };
     },
     async close(targetId) {
       open.delete(targetId);

@@ -152,7 +152,7 @@ export function renderMarkdown(r, { headingLevel = 2, forReadme = false } = {}) 
     out.push('');
   }
 
-  out.push(`${h(1)} Upload`, '', 'Pending: upload throughput against tus-js-client belongs to the upload issue (its bundle size is above).', '');
+  if (r.upload) out.push(...uploadSection(r.upload, h));
 
   if (r.storm) {
     const s = r.storm;
@@ -174,6 +174,68 @@ export function renderMarkdown(r, { headingLevel = 2, forReadme = false } = {}) 
     out.push('', `![Reconnect storm, 100,000 clients](${forReadme ? 'bench/results/storm.svg' : 'storm.svg'})`, '');
   }
   return `${out.join('\n')}\n`;
+}
+
+const mib = (v) => (v === null || v === undefined ? '—' : `${(v / 1048576).toFixed(1)} MiB`);
+const size = (b) => (b >= 1048576 ? `${b / 1048576} MiB` : `${b / 1024} KiB`);
+
+function uploadSection(u, h) {
+  const out = [];
+  const t = u.targets;
+  const rtt = (row) => (row.rttMedian === null ? '—' : `${ms(row.rttMedian)} / ${ms(row.rttP95)} / ${ms(row.rttMax)} (${row.pings})`);
+  const errs = (row) => (row.errors.length ? ` — ${row.errors.length} failed run(s): ${row.errors[0]}` : '');
+  out.push(
+    `${h(1)} Upload: ${u.sizeMiB} MiB Blob (median of ${u.rounds} interleaved round(s))`,
+    '',
+    `The page builds the Blob from a random 1 MiB block repeated, then each contestant uploads it to a local server; the clock runs until the server confirmed the last byte. ` +
+      'Ratio: per-round ratio of MB/s (10⁶ B/s) to the raw gated loop, median and (range). Heap: JS heap (V8 heap + ArrayBuffer backing stores) sampled every 50 ms during the upload ' +
+      '(Runtime.getHeapUsage on a DevTools session that enables no domain), peak minus the baseline taken after a gc() just before the upload; median (max). ' +
+      'RTT while uploading: a round trip started every 200 ms during the upload — raw loop: a text `ping` on the upload socket echoed by the server; heartline: `sendWithAck()` ' +
+      '(`msg N` answered `ack N`, queued behind the same upload bytes a heartbeat `ping` waits behind); fetch and tus upload over HTTP, so theirs go over a separate WebSocket. ' +
+      'Median / p95 / max over every round (pings). Idle RTT: the same round trip on the quiet connection just before. Browser CPU: Chromium, all processes, per GiB uploaded.',
+    '',
+    '| contestant | MB/s | ratio to raw gated loop | peak heap growth | RTT while uploading: median / p95 / max (pings) | idle RTT | browser CPU s / GiB | setup |',
+    '|---|--:|--:|--:|--:|--:|--:|---|',
+  );
+  for (const row of u.rows) {
+    const rr = row.contestant === 'raw-ws-up' ? '1 (baseline)' : `${ratio(row.ratio)}${range(row.ratios, ratio)}`;
+    out.push(
+      `| ${row.label} | ${row.mbps === null ? '—' : row.mbps.toFixed(0)}${errs(row)} | ${rr} | ${mib(row.heapGrowth)} (${mib(row.heapGrowthMax)}) | ${rtt(row)} | ${ms(row.idleRtt)} | ` +
+        `${row.browserCpuPerGiB === null ? '—' : (row.browserCpuPerGiB / 1000).toFixed(2)} | ${row.setup} |`,
+    );
+  }
+  const hl = u.rows.find((x) => x.contestant === 'heartline-up');
+  const lean = u.rows.find((x) => x.contestant === 'heartline-up-lean');
+  if (hl) {
+    const verdict = (ok, text) => `${ok ? 'met' : '**missed**'} (${text})`;
+    out.push(
+      '',
+      `Targets for heartline: ≥ ${t.ratio}× the raw gated loop: ${verdict(hl.ratio >= t.ratio, ratio(hl.ratio))} against the verifying fixture server` +
+        (lean ? `, ${verdict(lean.ratio >= t.ratio, ratio(lean.ratio))} against a server that discards like the raw loop's; ` : '; ') +
+        `peak heap growth < ${t.heapGrowthMiB} MiB: ${verdict(hl.heapGrowthMax !== null && hl.heapGrowthMax < t.heapGrowthMiB * 1048576, `max ${mib(hl.heapGrowthMax)}`)}; ` +
+        `RTT while uploading < ${t.rttMs} ms: ${verdict(hl.rttP95 !== null && hl.rttP95 < t.rttMs, `p95 ${ms(hl.rttP95)}, median ${ms(hl.rttMedian)}, max ${ms(hl.rttMax)}`)}. ` +
+        `heartline's own \`heartbeat\` events during the uploads: ${hl.heartbeats ?? 0} (it pings only after \`heartbeat.interval\` = 200 ms without inbound traffic, and each \`up.ack\` is inbound traffic).`,
+      '',
+    );
+  }
+  if (u.sweep) {
+    const sw = u.sweep;
+    out.push(
+      `**heartline's defaults: chunkSize × highWaterMark (${u.sizeMiB} MiB, ${sw.rounds} round(s), each with its own raw-loop baseline: ${sw.baseline.mbps?.toFixed(0)} MB/s median)**`,
+      '',
+      '| chunkSize | highWaterMark | MB/s | ratio to raw gated loop | RTT while uploading: median / p95 / max | peak heap growth |',
+      '|--:|--:|--:|--:|--:|--:|',
+    );
+    for (const row of sw.rows) {
+      const d = row.isDefault ? ' (default)' : '';
+      out.push(
+        `| ${size(row.chunkSize)}${d} | ${size(row.highWaterMark)}${d} | ${row.mbps === null ? '—' : row.mbps.toFixed(0)}${errs(row)} | ${ratio(row.ratio)}${range(row.ratios, ratio)} | ` +
+          `${row.rttMedian === null ? '—' : `${ms(row.rttMedian)} / ${ms(row.rttP95)} / ${ms(row.rttMax)}`} | ${mib(row.heapGrowth)} (${mib(row.heapGrowthMax)}) |`,
+      );
+    }
+    out.push('');
+  }
+  return out;
 }
 
 const START = '<!-- bench:start — generated by `npm run bench -- --readme` from bench/lib/report.mjs; edit there -->';

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { Server as SocketIOServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
+import { uploadRoutes } from './upload-server.mjs';
 
 const TYPES = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.json': 'application/json' };
 /** Each pump writes about this much, then waits until the kernel has taken it (backpressure). */
@@ -31,6 +32,7 @@ export async function startBenchServer({ pagesDir, libDir }) {
   const early = new Map(); // results that arrived before anyone waited
   const goes = new Map(); // SSE stream id -> start function
   const sockets = new Set();
+  const uploads = uploadRoutes(); // the upload phase's endpoints (lib/upload-server.mjs)
 
   const deliver = (id, value) => {
     const w = waiters.get(id);
@@ -58,6 +60,7 @@ export async function startBenchServer({ pagesDir, libDir }) {
         return;
       }
       if (p === '/sse/recv') return sseRecv(req, res, url.searchParams);
+      if (p.startsWith('/up/') && uploads.http(req, res, url)) return;
       const [dir, rel] = p.startsWith('/pages/') ? [pagesDir, p.slice(7)] : p.startsWith('/lib/') ? [libDir, p.slice(5)] : [];
       if (dir && !normalize(rel).startsWith('..')) {
         const body = await readFile(join(dir, normalize(rel)));
@@ -105,6 +108,7 @@ export async function startBenchServer({ pagesDir, libDir }) {
   http.on('upgrade', (req, socket, head) => {
     if (req.url.startsWith('/socket.io/')) return; // socket.io's own upgrade listener takes it
     const url = new URL(req.url, 'http://bench');
+    if (uploads.upgrade(req, socket, head, url)) return;
     if (url.pathname !== '/ws/recv' && url.pathname !== '/ws/send') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
       const q = url.searchParams;
@@ -183,6 +187,7 @@ export async function startBenchServer({ pagesDir, libDir }) {
       waiters.clear();
       io.close();
       wss.close();
+      uploads.close();
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => http.close(resolve));
     },

@@ -18,7 +18,7 @@ const toText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
  * true: the SSE scenarios then run heartline-sse next to EventSource and fetch-event-source, with
  * the adapter and presets already below. Until then it is reported as pending, never faked.
  */
-export const HEARTLINE_SSE_READY = false;
+export const HEARTLINE_SSE_READY = true;
 
 /** Every SSE server in the reconnect, black-hole and idle scenarios sends a `: ka` comment this often (ms). */
 const SSE_KEEPALIVE = 15000;
@@ -108,12 +108,48 @@ export const CONTESTANTS = {
       tight: { options: { transports: ['sse'], heartbeat: { interval: 1000, timeout: 1000 } }, victim: { keepalive: 500 }, describe: 'heartbeat { interval: 1000, timeout: 1000 }; server keep-alive every 500 ms' },
     },
   },
+  // Uploads (the "upload" phase, pages/upload.mjs): one Blob, raw gated loop as the baseline.
+  'raw-ws-up': {
+    label: 'raw WebSocket, gated loop',
+    kind: 'upload',
+    lib: null,
+    presets: {
+      upload: { describe: 'blob.stream() BYOB reader into one reused 1 MiB buffer; ws.send(view); wait (setTimeout 1 ms polls) while bufferedAmount ≥ 4 MiB' },
+    },
+  },
+  'fetch-up': {
+    label: 'fetch POST',
+    kind: 'upload',
+    lib: null,
+    presets: {
+      upload: { describe: "fetch(url, { method: 'POST', body: blob }): one request (round trips over a separate WebSocket)" },
+    },
+  },
+  'heartline-up': {
+    label: 'heartline upload',
+    kind: 'upload',
+    lib: 'heartline.mjs',
+    presets: {
+      // heartbeat.interval 200: a ping whenever 200 ms pass without inbound traffic, so heartline's
+      // own heartbeat events would show up at the raw loop's ping rate if the upload left gaps.
+      upload: { options: { heartbeat: { interval: 200 } }, describe: 'connect(wsUrl, { heartbeat: { interval: 200 } }); conn.upload(blob) with default chunkSize 1 MiB, highWaterMark 1 MiB; the fixture server (e2e/server.mjs) verifies each chunk\'s offset and check, writes it to a temp file and hashes the whole file (SHA-256)' },
+    },
+  },
+  'heartline-up-lean': {
+    label: 'heartline upload, lean server',
+    kind: 'upload',
+    lib: 'heartline.mjs',
+    presets: {
+      upload: { options: { heartbeat: { interval: 200 } }, describe: 'the same client against a server that acknowledges each chunk and discards it, like the raw loop\'s sink (bench/lib/upload-server.mjs): the client\'s own cost' },
+    },
+  },
   tus: {
     label: 'tus-js-client',
     kind: 'upload',
     lib: 'tus.mjs',
-    pending: 'pending: upload scenario belongs to the upload issue',
-    presets: {},
+    presets: {
+      upload: { options: {}, describe: 'new Upload(blob, { endpoint }) with defaults (chunkSize Infinity: one PATCH); minimal tus server (bench/lib/upload-server.mjs), bytes discarded (round trips over a separate WebSocket)' },
+    },
   },
 };
 

@@ -4,7 +4,8 @@
 //
 // Query: task=recv|send|live, c=<contestant>, preset=<preset name>, url=<where to connect>,
 //        id=<result id>; recv/send: n=<messages>, size=<bytes>, sid=<SSE stream id>;
-//        live: watch=detect|idle|none, settle=<ms>, window=<ms> (idle).
+//        live: watch=detect|idle|none, settle=<ms>, window=<ms> (idle);
+//        upload: size=<MiB>, echo, chunk, hwm (pages/upload.mjs).
 import { ADAPTERS, CONTESTANTS } from './contestants.mjs';
 
 const q = new URLSearchParams(location.search);
@@ -38,7 +39,8 @@ const yieldTask = () => new Promise((r) => ((resume = r), channel.port2.postMess
 
 const pad = (seq) => 'x'.repeat(size - 17 - String(seq).length);
 
-const lib = c.lib ? await import(`/lib/${c.lib}`) : null;
+// (`lib=` swaps in another file of bench/.build/lib for the same contestant: development only.)
+const lib = c.lib ? await import(`/lib/${q.get('lib') || c.lib}`) : null;
 const adapter = ADAPTERS[name];
 // Every contestant starts from the same quiet page: loaded, painted, then 300 ms of nothing, so no
 // page start-up work (layout, first paint, module compilation) falls into anyone's timed window.
@@ -87,6 +89,10 @@ if (task === 'recv' || task === 'send') {
     }
   };
   later(() => finish({ timedOut: true }), +q.get('timeout') || 120000);
+} else if (task === 'upload') {
+  // One Blob uploaded, timed, heap sampled, round trips timed: pages/upload.mjs.
+  const { runUpload } = await import('./upload.mjs');
+  await runUpload({ name, preset, lib, q, post, later, every: globalThis.__bench.setInterval });
 } else if (task === 'live') {
   // Reconnect, black-hole and idle scenarios: connect, settle, say ready; then, per `watch`,
   // report the first loss the library notices (detect) or the timer wake-ups in a window (idle).
