@@ -19,7 +19,7 @@ const until = async (cond: () => unknown, what: string, ms = 3000): Promise<void
 type Lie = 'beyond' | 'back' | 'early' | 'silent' | undefined;
 /** What the scripted server stores, per upload id: it survives reconnects, like a real server's. */
 const store = new Map<string, { size: number; bytes: Buffer[]; held: number; opens: number; offsets: number[] }>();
-const server = { lie: undefined as Lie, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true };
+const server = { lie: undefined as Lie, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true, checks: [] as string[] };
 
 /** A heartline protocol server on the fake socket: welcome, ready, and uploads (no app messages). */
 class UploadServer extends FakeWebSocket {
@@ -63,7 +63,8 @@ class UploadServer extends FakeWebSocket {
     const u = store.get(id!)!;
     u.offsets.push(+offset!);
     if (server.strict) {
-      expect(sha).toBe(chunkCheck(bytes));
+      if (sha !== '-') expect(sha).toBe(chunkCheck(bytes));
+      server.checks.push(sha!);
       expect(+offset!).toBe(u.held); // the client never skips or repeats from the server's offset
     }
     u.bytes.push(bytes);
@@ -93,7 +94,7 @@ afterEach(() => {
   expect(liveSockets().length).toBeLessThanOrEqual(1);
   resetSockets();
   store.clear();
-  Object.assign(server, { lie: undefined, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true });
+  Object.assign(server, { lie: undefined, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true, checks: [] });
 });
 process.on('exit', () => clearInterval(drain));
 
@@ -133,18 +134,20 @@ describe('chunkCheck', () => {
 });
 
 describe('conn.upload() over WebSocket', () => {
-  it('sends chunks in order from the offset the server names, each with its check, and resolves with the server result', async () => {
+  it('sends chunks in order from the offset the server names, each with its check (verify: true), and resolves with the server result', async () => {
     const data = bytesOf(3.5 * 1024);
     const seen: { sent: number; acknowledged: number }[] = [];
     const c = hl();
     const result = await c.upload(new Blob([data as BlobPart]), {
       chunkSize: 1024,
+      verify: true,
       onProgress: ({ sent, acknowledged, total }) => (expect(total).toBe(data.length), seen.push({ sent, acknowledged })),
     });
     expect(result.sha256).toBe(sha(data));
     expect(result.size).toBe(data.length);
     const [u] = [...store.values()];
     expect(u!.offsets).toEqual([0, 1024, 2048, 3072]);
+    expect(server.checks.every((x) => /^[0-9a-f]{16}$/.test(x))).toBe(true); // checked above against the reference server's
     for (let i = 1; i < seen.length; i++) {
       expect(seen[i]!.sent).toBeGreaterThanOrEqual(seen[i - 1]!.sent);
       expect(seen[i]!.acknowledged).toBeGreaterThanOrEqual(seen[i - 1]!.acknowledged);
@@ -172,6 +175,7 @@ describe('conn.upload() over WebSocket', () => {
     const data = bytesOf(10 * 1000 + 17);
     const result = await c.upload(new Blob([data as BlobPart]), { chunkSize: 1000 });
     expect(result.sha256).toBe(sha(data));
+    expect(new Set(server.checks)).toEqual(new Set(['-'])); // no check unless verify: true
     const [u] = [...store.values()];
     expect(u!.opens).toBe(4); // the first open and three resumes
     expect(u!.offsets).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000]);
