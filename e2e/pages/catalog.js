@@ -41,7 +41,7 @@ export const catalog = [
   { name: 'csp', builds: BOTH, timeout: 10000, csp: true },
   { name: 'wake-probe', builds: CORE, timeout: 10000 },
   { name: 'heartbeat-cadence', builds: ESM, timeout: 10000 },
-  { name: 'refused-upgrade', builds: ESM, timeout: 12000 },
+  { name: 'refused-upgrade', builds: ESM, timeout: 18000 },
   { name: 'flaky-upgrade', builds: ESM, timeout: 10000 },
   { name: 'malformed-json', builds: ESM, timeout: 8000 },
   { name: 'malformed-frame', builds: ESM, timeout: 10000 },
