@@ -89,9 +89,10 @@ export interface Options {
   transports?: TransportName[];
   /**
    * Per-transport URL overrides; otherwise `url` is used, with http(s) and ws(s) switched for the
-   * WebSocket. `send` is where HTTP transports POST client-to-server messages.
+   * WebSocket. `send` is where HTTP transports POST client-to-server messages; `upload` is where
+   * they POST upload frames and chunks (default: `send`, else `url`).
    */
-  endpoints?: { websocket?: UrlSource; sse?: string; longpoll?: string; send?: string };
+  endpoints?: { websocket?: UrlSource; sse?: string; longpoll?: string; send?: string; upload?: string };
   /**
    * 'auto' offers the heartline protocol (PROTOCOL.md) and falls back to plain mode when the server
    * does not answer with a `welcome`; 'plain' never offers it. @default 'auto'

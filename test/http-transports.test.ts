@@ -105,7 +105,7 @@ describe('SSE over fetch', () => {
     c.close();
   });
 
-  it('uploads over POST in chunks whose answers are frames: header line, LF, raw bytes', async () => {
+  it('uploads over POST to endpoints.upload in chunks whose answers are frames: header line, LF, raw bytes', async () => {
     const held: Buffer[] = [];
     const offsets: number[] = [];
     server.use(
@@ -114,7 +114,8 @@ describe('SSE over fetch', () => {
         events.write(welcome({ heartbeat: 2000 }));
         return new HttpResponse(events.body, { headers: HL });
       }),
-      http.post(BASE, async ({ request }) => {
+      // Only this endpoint answers POSTs: an upload frame sent to BASE would be an unhandled request (an error).
+      http.post(`${BASE}/files`, async ({ request }) => {
         const body = Buffer.from(await request.arrayBuffer());
         const nl = body.indexOf(10);
         const head = body.subarray(0, nl < 0 ? body.length : nl).toString().split(' ');
@@ -127,7 +128,7 @@ describe('SSE over fetch', () => {
         return new HttpResponse(n < 2500 ? `up.ack ${id} ${n}` : `up.done ${id} {"id":"${id}","size":${n}}`);
       }),
     );
-    const c = sse();
+    const c = sse({ endpoints: { upload: `${BASE}/files` } });
     await until(() => c.state === 'open', 'open');
     const data = Uint8Array.from({ length: 2500 }, (_, i) => i & 255);
     const r = await c.upload(new Blob([data]), { chunkSize: 1000 });

@@ -162,7 +162,7 @@ describe('conn.upload() over WebSocket', () => {
     const data = bytesOf(64 * 1024);
     const done = c.upload(new Blob([data as BlobPart]), { chunkSize: 4096, highWaterMark: 16384 });
     await until(() => server.chunks === 4, 'the first four chunks'); // 0 -> 16384 buffered
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 60)); // proving an absence: a bounded, stated wait (dozens of 1-16 ms polls)
     expect(server.chunks).toBe(4); // nothing more while the buffer is full
     server.drainPerTick = 2048; // ~2 MB/s
     expect((await done).sha256).toBe(sha(data));

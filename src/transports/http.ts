@@ -81,7 +81,10 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     const timer = setTimeout(abort, 2 * ((hb && hb.timeout) || 10000));
     try {
       const params: Record<string, string> = hl && seq > 0 ? { seq: '' + seq, bin: typeof body == 'string' ? '' : '1' } : {};
-      const url = withParams(ctx, params, (ctx.o.endpoints || {}).send);
+      const ep = ctx.o.endpoints || {};
+      // Upload frames (`up.*`, and chunks: seq -2) go to the upload endpoint when there is one.
+      const up = seq === -2 || (typeof body == 'string' && body.startsWith('up.'));
+      const url = withParams(ctx, params, (up && ep.upload) || ep.send);
       const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
       const text = await res.text();
@@ -96,7 +99,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     }
     void pump();
   };
-  /** seq > 0: an application message; seq < 0: `d` is a control frame such as `ping 3`. */
+  /** seq > 0: an application message; -1: a control frame such as `ping 3`; -2: an upload chunk. */
   const push = (d: Data | string, seq: number): boolean => {
     queue.push([d, seq]);
     bytes += size(d);
@@ -106,7 +109,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
   return {
     push,
     /** An upload chunk: header line, LF, bytes, in one body (PROTOCOL.md section 7); the answer is a frame. */
-    chunk: (head: string, b: Uint8Array): void => void push(new Blob([head, '\n', b as BlobPart]), -1),
+    chunk: (head: string, b: Uint8Array): void => void push(new Blob([head, '\n', b as BlobPart]), -2),
     buffered: () => bytes,
   };
 };
