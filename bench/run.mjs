@@ -84,7 +84,7 @@ const UPLOAD_CONTESTANTS = ['raw-ws-up', 'heartline-up', 'heartline-up-lean', 'f
 const UPLOAD_TARGETS = { ratio: 0.9, heapGrowthMiB: 32, rttMs: 100 };
 const KiB = 1024;
 const MiB = 1024 * 1024;
-const SWEEP = [256 * KiB, MiB, 4 * MiB].flatMap((chunk) => [MiB, 4 * MiB, 16 * MiB].map((hwm) => ({ chunk, hwm })));
+const SWEEP = [256 * KiB, MiB, 4 * MiB].flatMap((chunk) => [MiB, 2 * MiB, 4 * MiB, 8 * MiB].map((hwm) => ({ chunk, hwm })));
 const pending = (name) => CONTESTANTS[name].pending;
 const describe = (name, preset) => CONTESTANTS[name].presets[preset]?.describe ?? '';
 
@@ -528,7 +528,7 @@ async function uploadPhase() {
     out.sweep = {
       rounds: CFG.sweepRounds,
       baseline: uploadRow('raw-ws-up', sweepBase, sweepBase),
-      rows: SWEEP.map((cfg, k) => uploadRow('heartline-up', sweepRuns[k], sweepBase, { chunkSize: cfg.chunk, highWaterMark: cfg.hwm, isDefault: cfg.chunk === MiB && cfg.hwm === MiB })),
+      rows: SWEEP.map((cfg, k) => uploadRow('heartline-up', sweepRuns[k], sweepBase, { chunkSize: cfg.chunk, highWaterMark: cfg.hwm, isDefault: cfg.chunk === MiB && cfg.hwm === 4 * MiB })),
     };
   }
   return out;

@@ -13,9 +13,11 @@ export interface UploadOptions {
   /** Bytes per chunk. @default 1048576 (see README, "Uploads": chosen by benchmark) */
   chunkSize?: number;
   /**
-   * WebSocket: no chunk is handed over while `bufferedAmount` is at or above this many bytes, so
-   * heartbeats and messages wait behind at most this much upload data. HTTP: bytes of chunks
-   * queued for POST. @default 1048576 (see README, "Uploads": chosen by benchmark)
+   * WebSocket: no chunk is handed over while `bufferedAmount` is above this many bytes, nor above
+   * what drains in about 25 ms at the rate measured so far (whichever is less), so heartbeats and
+   * messages wait behind at most that much upload data and one chunk, on a fast link or a slow
+   * one. HTTP: the same, for bytes of chunks queued for POST. @default 4194304 (see README,
+   * "Uploads": chosen by benchmark)
    */
   highWaterMark?: number;
   /** Aborts the upload and tells the server to discard it; the promise rejects with reason 'aborted'. */
@@ -64,6 +66,8 @@ interface Up {
 }
 
 const MAX_CHUNK = 1 << 26;
+/** ms of upload data a transport's buffer holds at most (below highWaterMark): see the pump. */
+const BUDGET = 25;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ids = 0;
 
@@ -90,11 +94,15 @@ export const chunkCheck = (bytes: Uint8Array): string => {
   return hex8(a) + hex8(b);
 };
 
+/** Room kept in front of every chunk for its header line, so header and bytes leave as one frame without a copy. */
+const ROOM = 128; // `up.chunk ` + an ID (ours: about 20 characters; at most 64) + 2 numbers + a CHECK
+
 /**
- * Reads a Blob from `from` in chunks into one reused buffer: a BYOB reader on `blob.stream()`
- * where the engine has one (stream speed, a heap that stays flat), else `slice().arrayBuffer()`.
- * Never `ws.send(blob.slice())`: Chromium pins every slice until it is collected (MEASURED.md).
- * The returned view is valid until the next call; every consumer copies it synchronously.
+ * Reads a Blob from `from` in chunks into one reused buffer, `ROOM` bytes from its start: a BYOB
+ * reader on `blob.stream()` where the engine has one (stream speed, a heap that stays flat), else
+ * `slice().arrayBuffer()` copied in. Never `ws.send(blob.slice())`: Chromium pins every slice until
+ * it is collected (MEASURED.md). The returned view is valid until the next call; every consumer
+ * copies it synchronously.
  */
 const chunks = (blob: Blob, from: number, size: number) => {
   let r: ReadableStreamBYOBReader | undefined;
@@ -103,21 +111,32 @@ const chunks = (blob: Blob, from: number, size: number) => {
   } catch {
     // no byte stream here: slices it is
   }
-  let buf = new ArrayBuffer(size);
+  let buf = new ArrayBuffer(ROOM + size);
   let at = from;
   return {
     async next(n: number): Promise<Uint8Array> {
-      if (!r) return new Uint8Array(await blob.slice(at, (at += n)).arrayBuffer());
       let got = 0;
-      while (got < n) {
-        const { value, done } = await r.read(new Uint8Array(buf, got, n - got));
+      if (!r) {
+        const part = new Uint8Array(await blob.slice(at, (at += n)).arrayBuffer());
+        new Uint8Array(buf, ROOM).set(part);
+        got = part.byteLength;
+      }
+      while (r && got < n) {
+        const { value, done } = await r.read(new Uint8Array(buf, ROOM + got, n - got));
         if (value) (buf = value.buffer as ArrayBuffer), (got += value.byteLength);
         if (done) break;
       }
-      return new Uint8Array(buf, 0, got);
+      return new Uint8Array(buf, ROOM, got);
     },
     stop: () => r && r.cancel().catch(() => {}),
   };
+};
+
+/** The chunk frame: `head` written into the room just before `bytes` (a view from `chunks`). */
+const framed = (head: string, bytes: Uint8Array): Uint8Array => {
+  const f = new Uint8Array(bytes.buffer, bytes.byteOffset - head.length, head.length + bytes.byteLength);
+  for (let i = 0; i < head.length; i++) f[i] = head.charCodeAt(i); // ASCII only: IDs are [A-Za-z0-9_-]
+  return f;
 };
 
 /**
@@ -167,25 +186,28 @@ export const createUploads = (link: () => Transport | undefined) => {
     const token = (u.token = {});
     const live = () => u.token === token && link() === t;
     const src = chunks(u.blob, u.sent, u.chunk);
-    let rate = 1e5; // bytes drained per ms (100 MB/s to start), learnt as we go
+    let rate = 1e4; // bytes drained per ms (10 MB/s to start), learnt as we go
     try {
       while (u.sent < u.size && live()) {
         const bytes = await src.next(Math.min(u.chunk, u.size - u.sent));
         if (!bytes.byteLength) throw new Error('the file ended early');
         const check = u.o.verify ? chunkCheck(bytes) : '-';
-        // No drain event exists: sleep about as long as the excess over the mark takes to drain
-        // at the rate seen so far, 1-16 ms. Only sleeps that ended with bytes still buffered teach
-        // the rate: a socket that ran dry mid-sleep drained slower than it could have.
-        for (let b; live() && ((b = t.buffered()) >= u.hwm || (line.length && line[0] !== u)); ) {
+        // The mark: what drains in BUDGET ms at the rate seen so far, at most highWaterMark, so a
+        // heartbeat or message waits about that long behind upload data on a slow link as on a
+        // fast one. No drain event exists: sleep about as long as the excess takes to drain, 1-16
+        // ms. A sleep that ended with bytes still buffered measured the rate; one that ran dry
+        // shows only that it is at least that fast.
+        for (let b, mark; live() && ((b = t.buffered()) > (mark = Math.min(u.hwm, rate * BUDGET)) || (line.length && line[0] !== u)); ) {
           if (!line.includes(u)) line.push(u);
           const at = Date.now();
-          await sleep(Math.min(16, Math.max(1, (b - u.hwm) / rate)));
+          await sleep(Math.min(16, Math.max(1, (b - mark) / rate)));
           const left = t.buffered();
-          if (left > 0 && b > left) rate = (b - left) / Math.max(1, Date.now() - at);
+          const ms = Math.max(1, Date.now() - at);
+          if (b > left) rate = left ? (b - left) / ms : Math.max(rate, b / ms);
         }
         leave(u);
         if (!live()) return;
-        t.chunk(`up.chunk ${u.id} ${u.sent} ${check}`, bytes);
+        t.chunk(framed(`up.chunk ${u.id} ${u.sent} ${check}\n`, bytes));
         u.sent += bytes.byteLength;
         progress(u);
       }

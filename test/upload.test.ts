@@ -19,11 +19,10 @@ const until = async (cond: () => unknown, what: string, ms = 3000): Promise<void
 type Lie = 'beyond' | 'back' | 'early' | 'silent' | undefined;
 /** What the scripted server stores, per upload id: it survives reconnects, like a real server's. */
 const store = new Map<string, { size: number; bytes: Buffer[]; held: number; opens: number; offsets: number[] }>();
-const server = { lie: undefined as Lie, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true, checks: [] as string[] };
+const server = { lie: undefined as Lie, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true, checks: [] as string[], before: [] as number[] };
 
 /** A heartline protocol server on the fake socket: welcome, ready, and uploads (no app messages). */
 class UploadServer extends FakeWebSocket {
-  private header: string[] | undefined;
   private mine = 0; // chunks this socket carried
   private dead = false; // about to be cut: what still arrives is lost on the wire
   constructor(url: string, p?: string | string[]) {
@@ -40,15 +39,17 @@ class UploadServer extends FakeWebSocket {
     super.send(typeof d == 'string' ? d : Uint8Array.from(d as Uint8Array)); // a real socket copies too
     if (this.dead) return;
     if (typeof d != 'string') {
-      // The bytes announced by the last `up.chunk`: the fake network holds them in bufferedAmount.
-      this.bufferedAmount += (d as Uint8Array).byteLength;
+      // A chunk frame, `up.chunk ID OFFSET CHECK\n` + bytes: the fake network holds it in bufferedAmount.
+      const frame = Buffer.from(d as Uint8Array);
+      server.before.push(this.bufferedAmount);
+      this.bufferedAmount += frame.length;
       server.maxBuffered = Math.max(server.maxBuffered, this.bufferedAmount);
-      return this.chunk(Buffer.from(d as Uint8Array));
+      const nl = frame.indexOf(10);
+      return this.chunk(frame.toString('latin1', 0, nl).split(' '), frame.subarray(nl + 1));
     }
     const [head, body] = [d.split('\n')[0]!, d.slice(d.indexOf('\n') + 1)];
     const f = head.split(' ');
     if (f[0] === 'hello') this.reply('ready {"session":"s1","ack":0,"resumed":false}');
-    else if (f[0] === 'up.chunk') this.header = f;
     else if (f[0] === 'up.open') {
       const meta = JSON.parse(body);
       const u = store.get(f[1]!) ?? { size: meta.size, bytes: [], held: 0, opens: 0, offsets: [] };
@@ -58,8 +59,8 @@ class UploadServer extends FakeWebSocket {
       if (server.lie === 'early' || u.size === 0) this.done(f[1]!);
     }
   }
-  private chunk(bytes: Buffer): void {
-    const [, id, offset, sha] = this.header!;
+  private chunk([type, id, offset, sha]: string[], bytes: Buffer): void {
+    expect(type).toBe('up.chunk');
     const u = store.get(id!)!;
     u.offsets.push(+offset!);
     if (server.strict) {
@@ -94,7 +95,7 @@ afterEach(() => {
   expect(liveSockets().length).toBeLessThanOrEqual(1);
   resetSockets();
   store.clear();
-  Object.assign(server, { lie: undefined, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true, checks: [] });
+  Object.assign(server, { lie: undefined, dropAfterChunks: 0, chunks: 0, maxBuffered: 0, drainPerTick: Infinity, strict: true, checks: [], before: [] });
 });
 process.on('exit', () => clearInterval(drain));
 
@@ -161,12 +162,26 @@ describe('conn.upload() over WebSocket', () => {
     const c = hl();
     const data = bytesOf(64 * 1024);
     const done = c.upload(new Blob([data as BlobPart]), { chunkSize: 4096, highWaterMark: 16384 });
-    await until(() => server.chunks === 4, 'the first four chunks'); // 0 -> 16384 buffered
+    await until(() => server.chunks === 4, 'the first four chunks'); // 0 -> 16384 + 4 header lines buffered
     await new Promise((r) => setTimeout(r, 60)); // proving an absence: a bounded, stated wait (dozens of 1-16 ms polls)
     expect(server.chunks).toBe(4); // nothing more while the buffer is full
     server.drainPerTick = 2048; // ~2 MB/s
     expect((await done).sha256).toBe(sha(data));
-    expect(server.maxBuffered).toBeLessThanOrEqual(16384 + 4096);
+    expect(server.maxBuffered).toBeLessThanOrEqual(16384 + 4096 + 128); // + one chunk frame's header line (under 128 bytes)
+  });
+
+  it('on a slow link keeps only about 25 ms of data buffered, far below highWaterMark', async () => {
+    server.drainPerTick = 2048; // ~2 MB/s at most (the fake network drains every ms tick)
+    const c = hl();
+    const data = bytesOf(512 * 1024);
+    const r = await c.upload(new Blob([data as BlobPart]), { chunkSize: 4096, highWaterMark: 1 << 20 });
+    expect(r.sha256).toBe(sha(data));
+    // Once the rate is learnt (the second half), a chunk goes only when what is buffered drains in
+    // about 25 ms: 2048 B/ms x 25 = 51200 B, never the 1 MiB mark the option allows.
+    const late = server.before.slice(server.before.length / 2);
+    expect(late.length).toBeGreaterThan(60);
+    expect(Math.max(...late)).toBeLessThanOrEqual(2048 * 25);
+    expect(Math.max(...server.before)).toBeLessThan(1 << 20);
   });
 
   it('resumes from the acknowledged offset after each reconnect, never from zero', async () => {
@@ -198,7 +213,10 @@ describe('conn.upload() over WebSocket', () => {
       c.upload(new Blob([b as BlobPart]), { chunkSize: 1024, highWaterMark: 1024 }),
     ]);
     expect([ra.sha256, rb.sha256]).toEqual([sha(a), sha(b)]);
-    const order = sockets[0]!.sent.filter((f) => String(f).startsWith('up.chunk')).map((f) => String(f).split(' ')[1]);
+    // Chunk frames are binary: `up.chunk ID OFFSET CHECK\n` + bytes.
+    const heads = sockets[0]!.sent.filter((f) => typeof f != 'string').map((f) => Buffer.from(f as Uint8Array).toString('latin1', 0, 40));
+    const order = heads.filter((h) => h.startsWith('up.chunk ')).map((h) => h.split(' ')[1]);
+    expect(order).toHaveLength(16);
     const switches = order.filter((id, i) => i > 0 && id !== order[i - 1]).length;
     expect(switches).toBeGreaterThan(4); // not one file after the other
   });

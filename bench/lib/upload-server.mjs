@@ -93,24 +93,25 @@ export function uploadRoutes() {
   /** PROTOCOL.md sections 3 and 7, the least of them: enough for connect() and conn.upload(). */
   function leanHeartline(ws) {
     const ups = new Map(); // id -> { size, held }
-    let next = null; // the upload a `up.chunk` header announced for the next binary frame
     let acked = 0;
     ws.on('error', () => {});
     ws.send(`welcome ${JSON.stringify({ v: 1 })}`);
     ws.on('message', (d, binary) => {
       if (binary) {
-        const u = next;
-        next = null;
+        // A chunk frame: `up.chunk ID OFFSET CHECK\n` + bytes.
+        const nl = d.indexOf(10);
+        const [type, id, offset] = d.toString('latin1', 0, nl).split(' ');
+        const u = type === 'up.chunk' ? ups.get(id) : undefined;
         if (!u) return;
-        if (u.offset !== u.held) return ws.send(`up.offset ${u.id} ${u.held}`);
-        u.held += d.length;
+        if (+offset !== u.held) return ws.send(`up.offset ${u.id} ${u.held}`);
+        u.held += d.length - nl - 1;
         ws.send(`up.ack ${u.id} ${u.held}`);
         if (u.held === u.size) ws.send(`up.done ${u.id} ${JSON.stringify({ id: u.id, size: u.size })}`);
         return;
       }
       const text = d.toString();
       const nl = text.indexOf('\n');
-      const [type, a, b] = (nl < 0 ? text : text.slice(0, nl)).split(' ');
+      const [type, a] = (nl < 0 ? text : text.slice(0, nl)).split(' ');
       if (type === 'hello') ws.send(`ready ${JSON.stringify({ session: 'lean', ack: acked, resumed: false })}`);
       else if (type === 'ping') ws.send(`pong ${a}`);
       else if (type === 'msg') ws.send(`ack ${(acked = +a)}`);
@@ -119,9 +120,6 @@ export function uploadRoutes() {
         const u = ups.get(a) ?? { id: a, size: info.size, held: 0 };
         ups.set(a, u);
         ws.send(`up.offset ${a} ${u.held}`);
-      } else if (type === 'up.chunk') {
-        next = ups.get(a);
-        if (next) next.offset = +b;
       }
     });
   }

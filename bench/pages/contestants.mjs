@@ -132,7 +132,7 @@ export const CONTESTANTS = {
     presets: {
       // heartbeat.interval 200: a ping whenever 200 ms pass without inbound traffic, so heartline's
       // own heartbeat events would show up at the raw loop's ping rate if the upload left gaps.
-      upload: { options: { heartbeat: { interval: 200 } }, describe: 'connect(wsUrl, { heartbeat: { interval: 200 } }); conn.upload(blob) with default chunkSize 1 MiB, highWaterMark 1 MiB; the fixture server (e2e/server.mjs) verifies each chunk\'s offset and check, writes it to a temp file and hashes the whole file (SHA-256)' },
+      upload: { options: { heartbeat: { interval: 200 } }, describe: 'connect(wsUrl, { heartbeat: { interval: 200 } }); conn.upload(blob) with default chunkSize 1 MiB, highWaterMark 4 MiB; the fixture server (e2e/server.mjs) verifies each chunk\'s offset and check, writes it to a temp file and hashes the whole file (SHA-256)' },
     },
   },
   'heartline-up-lean': {

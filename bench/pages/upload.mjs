@@ -6,7 +6,8 @@
 //
 // Query: c=<contestant>, size=<MiB>, url=<where to upload or connect>, echo=<ws URL of the bench's
 // echo socket, for contestants that upload over HTTP>, chunk / hwm (heartline: chunkSize and
-// highWaterMark in bytes; absent: heartline's defaults), id, timeout.
+// highWaterMark in bytes; absent: heartline's defaults), verify=1 (heartline: the per-chunk check;
+// development, e.g. --upload-query=verify=1), id, timeout.
 //
 // Round trips ("RTT while uploading"): raw WebSocket sends `ping N` on the upload socket and waits
 // for the server's echo; heartline sends an application message with sendWithAck() (framed `msg N`,
@@ -115,7 +116,7 @@ export const UPLOADERS = {
   },
 
   /** heartline: connect() to the fixture server's /hl/ route, then conn.upload(blob, options). */
-  async 'heartline-up'(lib, { url, preset, chunk, hwm }) {
+  async 'heartline-up'(lib, { url, preset, chunk, hwm, verify }) {
     const heartbeats = [];
     const conn = lib.connect(url, preset.options);
     conn.on('heartbeat', ({ rtt }) => heartbeats.push({ rtt, at: performance.now() }));
@@ -136,6 +137,7 @@ export const UPLOADERS = {
         const o = {};
         if (chunk) o.chunkSize = chunk;
         if (hwm) o.highWaterMark = hwm;
+        if (verify) o.verify = true;
         const r = await conn.upload(blob, o);
         if (r.size !== blob.size) throw new Error(`up.done says ${r.size} of ${blob.size} bytes`);
       },
@@ -175,7 +177,7 @@ export async function runUpload({ name, preset, lib, q, post, later, every }) {
   const blob = new Blob(Array.from({ length: size / MiB }, () => block), { type: 'application/octet-stream' });
   await blob.slice(size - 1).arrayBuffer(); // the Blob is registered and readable before the clock starts
 
-  const handle = await UPLOADERS[name](lib, { url: q.get('url'), echo: q.get('echo'), preset, chunk, hwm });
+  const handle = await UPLOADERS[name](lib, { url: q.get('url'), echo: q.get('echo'), preset, chunk, hwm, verify: q.get('verify') === '1' });
   // Round trips on the quiet connection first, for reference.
   const idle = [];
   for (let i = 0; i < 5; i++) {

@@ -5,6 +5,7 @@
 // `up.abort` and `up.chunk ID OFFSET SHA\n<bytes>` are answered in the response body itself.
 import { parseFrame, seqOf } from './protocol.mjs';
 import { plain } from './protocol-http.mjs';
+import { splitFrame } from './uploads.mjs';
 
 const POST_LIMIT = 16 * 1024 * 1024; // an application message
 const CHUNK_LIMIT = 64 * 1024 * 1024; // a body without `seq`: a control frame or an upload chunk
@@ -33,16 +34,12 @@ function readBody(req, limit) {
  * implies the first. `up.abort` has no answer: an empty body.
  */
 function postUpload(res, params, stream, session, body) {
-  const nl = body.indexOf(0x0a);
-  const header = body.toString('utf8', 0, nl < 0 ? body.length : nl);
-  const bytes = nl < 0 ? Buffer.alloc(0) : body.subarray(nl + 1);
-  const fields = header.split(' ');
+  const { header, fields, rest, nl } = splitFrame(body);
   const chunk = fields[0] === 'up.chunk';
-  const payload = chunk ? '' : bytes.toString('utf8');
-  // Recorded as the WebSocket would carry them: a text frame, and the chunk's bytes as a binary one.
-  stream.state.recordFrame(Buffer.from(chunk || nl < 0 ? header : `${header}\n${payload}`), false);
-  if (chunk) stream.state.recordFrame(bytes, true);
-  const frames = stream.uploads.frame(session, fields, payload, bytes, params);
+  const payload = chunk ? '' : rest.toString('utf8');
+  // Recorded as the WebSocket would carry them: a chunk is one binary frame, the rest text.
+  stream.state.recordFrame(chunk ? body : Buffer.from(nl < 0 ? header : `${header}\n${payload}`), chunk);
+  const frames = stream.uploads.frame(session, fields, payload, rest, params);
   plain(res, 200, frames.at(-1) ?? '');
 }
 

@@ -5,7 +5,7 @@
 // uploads.mjs holds resumable uploads (section 7) for both.
 import { randomBytes } from 'node:crypto';
 import { num } from './scenarios.mjs';
-import { Uploads } from './uploads.mjs';
+import { Uploads, splitFrame } from './uploads.mjs';
 
 const REPLAY_BUFFER = 10000; // events kept per stream for resume
 const SESSION_TTL_MS = 10 * 60 * 1000; // a session without a connection is forgotten after this
@@ -218,7 +218,7 @@ export const heartline = {
     const stream = streamOf(conn.state);
     const echo = params.get('echo') !== '0';
     const link = wsLink(conn);
-    /** what to do with the next (binary) frame, as a `bin SEQ` or `up.chunk …` header announced */
+    /** what to do with the next (binary) frame, as a `bin SEQ` header announced */
     let pending = null;
     stream.transports.websocket += 1;
     conn.ws.on('close', () => stream.detach(link));
@@ -251,7 +251,12 @@ export const heartline = {
       const announced = pending;
       pending = null; // a header announces the very next frame only
       if (isBinary) {
-        if (link.session && announced) announced(data);
+        if (!link.session) return;
+        if (announced) return announced(data);
+        // Not announced by `bin`: an upload chunk frame, `up.chunk ID OFFSET CHECK\n` + bytes. Any
+        // other binary frame is ignored (no session state to answer it from).
+        const { fields, rest } = splitFrame(data);
+        if (fields[0] === 'up.chunk') upload(fields, '', rest);
         return;
       }
       const text = data.toString('utf8');
@@ -264,8 +269,7 @@ export const heartline = {
       else if (type === 'bin') {
         const seq = seqOf(arg);
         if (!Number.isNaN(seq)) pending = (bytes) => conn.send(`ack ${stream.receive(link.session, seq, bytes, true, echo)}`);
-      } else if (type === 'up.chunk') pending = (bytes) => upload(fields, '', bytes);
-      else if (type === 'up.open' || type === 'up.abort') upload(fields, payload, null);
+      } else if (type === 'up.open' || type === 'up.abort') upload(fields, payload, null);
       else if (type === 'bye') stream.forget(link.session);
       // `pong N` and unknown frame types: nothing to do
     });

@@ -145,6 +145,17 @@ function lie(mode, upload, frames) {
   return out;
 }
 
+/**
+ * An upload frame as bytes: the header line, `\n`, then the rest (the JSON of `up.open`, the raw
+ * bytes of `up.chunk`), split at the first 0x0A byte. A chunk travels this way over both
+ * transports: one WebSocket binary frame, one POST body.
+ */
+export function splitFrame(buf) {
+  const nl = buf.indexOf(0x0a);
+  const header = buf.toString('utf8', 0, nl < 0 ? buf.length : nl);
+  return { header, fields: header.split(' '), rest: nl < 0 ? buf.subarray(buf.length) : buf.subarray(nl + 1), nl };
+}
+
 /** One key's uploads: the live ones by session and ID, and every one ever opened for `stats`. */
 export class Uploads {
   constructor(files) {

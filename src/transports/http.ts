@@ -108,8 +108,8 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
   };
   return {
     push,
-    /** An upload chunk: header line, LF, bytes, in one body (PROTOCOL.md section 7); the answer is a frame. */
-    chunk: (head: string, b: Uint8Array): void => void push(new Blob([head, '\n', b as BlobPart]), -2),
+    /** An upload chunk frame (header line, LF, bytes) as one body (PROTOCOL.md section 7); the answer is a frame. */
+    chunk: (frame: Uint8Array): void => void push(new Blob([frame as BlobPart]), -2),
     buffered: () => bytes,
   };
 };

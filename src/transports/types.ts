@@ -48,8 +48,11 @@ export interface Transport {
   send(data: Data, seq: number): boolean;
   /** Writes a heartline control frame (`hello {...}`, `ping 3`, `pong 3`, `bye`). */
   control(frame: string): void;
-  /** Writes an upload chunk: its `up.chunk` header and bytes (copied before this returns). */
-  chunk(header: string, bytes: Uint8Array): void;
+  /**
+   * Writes an upload chunk frame: the `up.chunk` header line, LF, then the bytes (PROTOCOL.md
+   * section 7), one WebSocket binary frame or one POST body. Copied before this returns.
+   */
+  chunk(frame: Uint8Array): void;
   /** Bytes written but not yet on the network (WebSocket `bufferedAmount`; queued POST bodies). */
   buffered(): number;
   /** Detaches every handler first (late events are ignored), then closes the channel. */

@@ -23,7 +23,7 @@ export const websocket: TransportFactory = {
       send: (d, seq) =>
         !FULL || !t.hl ? write(d) : typeof d == 'string' ? write(`msg ${seq}\n${d}`) : write(`bin ${seq}`) && write(d),
       control: write,
-      chunk: (head, bytes) => write(head) && write(bytes),
+      chunk: write,
       buffered: () => ws.bufferedAmount,
       close(code, reason) {
         ws.onopen = ws.onmessage = ws.onclose = null;
