@@ -492,6 +492,11 @@ function uploadRow(name, trials, base, extra = {}) {
 }
 
 async function uploadPhase() {
+  // What this process burns while nothing should run: earlier phases must have left nothing behind.
+  const idle0 = process.cpuUsage();
+  await sleep(1000);
+  const idle = process.cpuUsage(idle0);
+  log(`  bench process CPU while idle: ${Math.round((idle.user + idle.system) / 1000)} ms in 1 s; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`);
   const active = UPLOAD_CONTESTANTS.filter((c) => !pending(c) && (!onlyContestants || onlyContestants.includes(c) || c === 'raw-ws-up'));
   const runs = Object.fromEntries(active.map((c) => [c, []]));
   const others = active.filter((c) => c !== 'raw-ws-up' && c !== 'heartline-up');
