@@ -177,10 +177,11 @@ describe('conn.upload() over WebSocket', () => {
     const r = await c.upload(new Blob([data as BlobPart]), { chunkSize: 4096, highWaterMark: 1 << 20 });
     expect(r.sha256).toBe(sha(data));
     // Once the rate is learnt (the second half), a chunk goes only when what is buffered drains in
-    // about 25 ms: 2048 B/ms x 25 = 51200 B, never the 1 MiB mark the option allows.
+    // about 25 ms: 2048 B/ms x 25 = 51200 B, never the 1 MiB mark the option allows. Twice that is
+    // allowed: one rate sample over a Date.now() step of 1 ms can span two drain ticks.
     const late = server.before.slice(server.before.length / 2);
     expect(late.length).toBeGreaterThan(60);
-    expect(Math.max(...late)).toBeLessThanOrEqual(2048 * 25);
+    expect(Math.max(...late)).toBeLessThanOrEqual(2 * 2048 * 25);
     expect(Math.max(...server.before)).toBeLessThan(1 << 20);
   });
 
