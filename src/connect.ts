@@ -143,7 +143,13 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   const outbox: Entry[] = [];
   // Upload frames may go out only on an open protocol transport.
   // heartline/ws has no uploads: every use below is behind FULL.
-  const uploads = FULL ? createUploads(() => (hl && state === 'open' ? current : undefined)) : (0 as never);
+  // An onProgress that throws is reported like a throwing listener and disturbs nothing.
+  const uploads = FULL
+    ? createUploads(
+        () => (hl && state === 'open' ? current : undefined),
+        (e) => emit('error', new HeartlineError('listener', 'an upload onProgress callback threw', e)),
+      )
+    : (0 as never);
 
   const transition = (next: State, reason: Reason): void => {
     const previous = state;

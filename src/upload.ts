@@ -143,7 +143,7 @@ const framed = (head: string, bytes: Uint8Array): Uint8Array => {
  * The uploads of one connection (PROTOCOL.md section 7). `link()` is the transport that may carry
  * upload frames now (open, heartline protocol), or undefined.
  */
-export const createUploads = (link: () => Transport | undefined) => {
+export const createUploads = (link: () => Transport | undefined, report: (e: unknown) => void) => {
   const ups = new Map<string, Up>();
   /** Uploads waiting for room in the transport's buffer, oldest first: room goes to the head, so they take turns. */
   const line: Up[] = [];
@@ -170,8 +170,13 @@ export const createUploads = (link: () => Transport | undefined) => {
     u.timer = setTimeout(() => end(u, 'stalled', `no acknowledgement for ${u.timeout} ms`), u.timeout);
   };
 
+  /** The app's callback must not break the upload's own bookkeeping (a throw mid-frame would strand it). */
   const progress = (u: Up): void => {
-    if (u.o.onProgress) u.o.onProgress({ sent: u.sent, acknowledged: u.acked, total: u.size });
+    try {
+      if (u.o.onProgress) u.o.onProgress({ sent: u.sent, acknowledged: u.acked, total: u.size });
+    } catch (e) {
+      report(e);
+    }
   };
 
   const open = (u: Up): void => {

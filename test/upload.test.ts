@@ -3,7 +3,7 @@
 // with real Blobs, real SHA-256 and real (short) timers: every wait is for an event, bounded.
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UploadError, connect } from '../src/index';
+import { HeartlineError, UploadError, connect } from '../src/index';
 import type { Connection, UploadOptions } from '../src/index';
 import { chunkCheck } from '../e2e/server/uploads.mjs'; // the reference server's, to agree with
 import { FakeWebSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
@@ -196,6 +196,23 @@ describe('conn.upload() over WebSocket', () => {
     expect(u!.opens).toBe(4); // the first open and three resumes
     expect(u!.offsets).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000]);
     expect(sockets.length).toBe(4);
+  });
+
+  it('an onProgress that throws is reported as an error event and the upload still completes, resumes included', async () => {
+    server.dropAfterChunks = 2;
+    const c = hl();
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    const data = bytesOf(6000);
+    const r = await c.upload(new Blob([data as BlobPart]), {
+      chunkSize: 1000,
+      onProgress: () => {
+        throw new Error('app bug');
+      },
+    });
+    expect(r.sha256).toBe(sha(data));
+    expect(errors.length).toBeGreaterThan(6); // every call, including those on up.offset after each cut
+    expect(errors.every((e) => e instanceof HeartlineError && e.code === 'listener' && (e.cause as Error).message === 'app bug')).toBe(true);
   });
 
   it('uploads a zero-byte file', async () => {

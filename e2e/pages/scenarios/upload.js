@@ -38,6 +38,7 @@ async function uploadSet(H, ctx, transport, set, chunkSize, cutFrom, verify = fa
     let fromZero = 0;
     let calls = 0;
     const started = ctx.now();
+    let last = null; // the last progress report, and when: to tell a client that stopped sending from a server that stopped answering
     const result = await within(
       rec.conn.upload(file, {
         chunkSize,
@@ -45,6 +46,7 @@ async function uploadSet(H, ctx, transport, set, chunkSize, cutFrom, verify = fa
         metadata: { test: 'upload' },
         onProgress(p) {
           calls += 1;
+          last = { ...p, atMs: Math.round(ctx.now() - started) };
           assert(p.total === file.size && p.acknowledged <= p.sent && p.sent <= p.total, `progress ${JSON.stringify(p)}`);
           if (p.sent < acked) fromZero += 1; // would mean it went back below what the server had acknowledged
           acked = Math.max(acked, p.acknowledged);
@@ -57,7 +59,11 @@ async function uploadSet(H, ctx, transport, set, chunkSize, cutFrom, verify = fa
       }),
       90000,
       `upload of ${file.name}`,
-    );
+    ).catch(async (e) => {
+      // Say which side stopped: the client's last progress and what the server holds.
+      const held = await ctx.stats().then((st) => st.uploads.find((u) => u.name === file.name), () => 'no stats');
+      throw new Error(`${e.message}\nlast progress ${JSON.stringify(last)} after ${Math.round(ctx.now() - started)} ms; server: ${JSON.stringify(held)}`);
+    });
     await Promise.all(cuts);
     const ms = ctx.now() - started;
     assert(result.size === want.size && result.sha256 === want.sha256, `${file.name}: server ${JSON.stringify(result)}, file ${want.sha256}`);
