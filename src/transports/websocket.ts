@@ -1,3 +1,4 @@
+import { HeartlineError } from '../errors.js';
 import { FULL } from '../flags.js';
 import type { Transport, TransportFactory } from './types.js';
 
@@ -13,9 +14,14 @@ export const websocket: TransportFactory = {
     const WS = o.WebSocket || (globalThis as unknown as { WebSocket: NonNullable<typeof o.WebSocket> }).WebSocket;
     const ws = new WS(url, o.protocols); // undefined counts as absent (WebIDL optional argument)
     ws.binaryType = o.binaryType || 'arraybuffer';
-    ws.onopen = () => h.open(); // only the first frame tells a protocol server from a plain one
+    let err: unknown; // what the last `error` event said (Node's `ws` names the cause: "Unexpected server response: 502")
+    let up = false;
+    ws.onopen = () => ((up = true), h.open()); // only the first frame tells a protocol server from a plain one
     ws.onmessage = (e) => h.data(e.data);
-    ws.onclose = (e) => h.close(e.code, e.reason, e.wasClean);
+    // Always handled, also after close(): Node's `ws` throws an 'error' event nobody listens to.
+    ws.onerror = (e) => void (err = (e as { error?: unknown }).error || e);
+    ws.onclose = (e) =>
+      h.close(e.code, e.reason, e.wasClean, up ? undefined : new HeartlineError('connect', 'the WebSocket handshake failed', err));
     // readyState 1 = OPEN: a CLOSING socket would silently discard what it is given.
     const write = (d: unknown): boolean => ws.readyState === 1 && (ws.send(d as string), true);
     const t: Transport = {
@@ -27,10 +33,11 @@ export const websocket: TransportFactory = {
       buffered: () => ws.bufferedAmount,
       close(code, reason) {
         ws.onopen = ws.onmessage = ws.onclose = null;
+        ws.onerror = () => {};
         try {
           ws.close(code, reason);
         } catch {
-          // a reason over 123 bytes or an already failed socket: nothing left to release
+          ws.close(); // close() validated code and reason: only an engine quirk gets here
         }
       },
     };
