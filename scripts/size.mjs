@@ -9,13 +9,16 @@ import { rollup } from 'rollup';
 import { minify } from 'terser';
 
 const dist = resolve('dist/heartline.mjs');
+// Issue 12's hardening (handled socket errors, re-entrancy guards, option snapshot, typed encode
+// errors, idle-cut learning, the gap signal) cost about 500-650 B; issue 13's restructuring is
+// where these budgets come down to 3,500 / 5,000 / 8,000 B.
 const budgets = [
   // [label, ESM source of the import (null: measure the file as shipped), gzip budget in bytes]
   // heartline/ws: the reconnecting WebSocket core alone (plain servers; no protocol, fallback or uploads).
-  ["import { connect } from 'heartline/ws'", `export { connect } from ${JSON.stringify(resolve('dist/ws.mjs'))};`, 4000],
-  ["import { connect } from 'heartline' (every transport, the protocol, uploads)", `export { connect } from ${JSON.stringify(dist)};`, 9000],
-  ["import * from 'heartline'", `export * from ${JSON.stringify(dist)};`, 9200],
-  ['dist/heartline.iife.min.js (script tag)', null, 9300],
+  ["import { connect } from 'heartline/ws'", `export { connect } from ${JSON.stringify(resolve('dist/ws.mjs'))};`, 4500],
+  ["import { connect } from 'heartline' (every transport, the protocol, uploads)", `export { connect } from ${JSON.stringify(dist)};`, 9700],
+  ["import * from 'heartline'", `export * from ${JSON.stringify(dist)};`, 9850],
+  ['dist/heartline.iife.min.js (script tag)', null, 9950],
   // The adapters alone: their framework and the core (`./heartline.mjs`, paid for above) external.
   ["import * from 'heartline/react' (React and the core external)", `export * from ${JSON.stringify(resolve('dist/react.mjs'))};`, 1000, ['react']],
   ["import * from 'heartline/vue' (Vue and the core external)", `export * from ${JSON.stringify(resolve('dist/vue.mjs'))};`, 1000, ['vue']],

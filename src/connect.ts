@@ -1,11 +1,11 @@
 import { AUTH, LATER, MAX_HINT, RETRY, STOP, backoff, classifyClose } from './backoff.js';
 import { createEmitter } from './emitter.js';
 import { FULL } from './flags.js';
-import { HeartlineError, OptionError, QueueOverflowError, UploadError } from './errors.js';
+import { HeartlineError, OptionError, QueueOverflowError, UploadError, isHeartlineError } from './errors.js';
 import { watchLifecycle } from './lifecycle.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { resolveHeartbeat, resolveReconnect, validate } from './options.js';
-import type { Data, Options, Reason, State, TransportName, UrlSource } from './options.js';
+import type { Data, Options, Reason, ResolvedHeartbeat, ResolvedReconnect, State, TransportName, UrlSource } from './options.js';
 import { field, parseFrame } from './protocol.js';
 import { longpoll } from './transports/longpoll.js';
 import { sse } from './transports/sse.js';
@@ -62,6 +62,18 @@ const PROBE = 5000;
 const WELCOME = 2000;
 /** A timer that fires this much later than scheduled means the tab was frozen or the machine slept (ms). */
 const LATE = 2000;
+/**
+ * ms. A connection that proved it works (the protocol handshake, or an inbound frame after open)
+ * and lived this long was not a failed attempt: the retry counter resets, whatever `stableAfter`
+ * says (a proxy that cuts idle connections after a few seconds must not push delays to maxDelay).
+ * An idle connection cut twice after about the same quiet time (at least this long) teaches the
+ * heartbeat to ping before that time: 3/4 of it, never less than this.
+ */
+const MIN_LIFE = 1000;
+/** On a fallback after WebSocket had worked on this connection (a server restart), WebSocket is re-checked this soon (ms). */
+const SOON = 3000;
+/** The longest session id a server may name (characters); it travels in every HTTP request's query. */
+const MAX_SESSION = 256;
 const ALL: TransportFactory[] = FULL ? [websocket, sse, longpoll] : [websocket];
 /** sessionStorage key prefix marking a URL whose WebSocket server turned out to be plain. */
 const plainKey = 'heartline:plain:';
@@ -89,13 +101,20 @@ const remember = (key: string, value?: string): unknown => {
  * Throws {@link OptionError} synchronously for invalid options.
  */
 export const connect = (url: UrlSource, options: Options = {}): Connection => {
-  validate(options);
-  const o = options;
-  const hb = resolveHeartbeat(o.heartbeat);
-  const rc = resolveReconnect(o.reconnect);
-  const { limit = 1000, overflow = 'drop-oldest' } = o.queue || {};
+  let o: Options, hb: ResolvedHeartbeat | undefined, rc: ResolvedReconnect | undefined;
+  try {
+    // Read once: an options object with getters must not be able to throw (or change) later, inside a socket handler.
+    o = { ...options, endpoints: { ...options.endpoints }, queue: { ...options.queue } };
+    if (o.headers) o.headers = { ...o.headers };
+    validate(o);
+    hb = resolveHeartbeat(o.heartbeat);
+    rc = resolveReconnect(o.reconnect);
+  } catch (e) {
+    throw isHeartlineError(e) ? e : new OptionError('the options could not be read', e);
+  }
+  const { limit = 1000, overflow = 'drop-oldest' } = o.queue!;
   const { signal } = o;
-  const endpoints = o.endpoints || {};
+  const endpoints = o.endpoints!;
   const closeHidden = o.whenHidden === 'close';
   const waitOpen = hb ? Math.min(hb.timeout, WELCOME) : WELCOME;
   const { upgradeAfter = 300000 } = o;
@@ -125,7 +144,11 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   let started = false; // lazy connections start on first use
   let stopped = false; // close() was called: send() refuses
   let unwatch: (() => void) | undefined;
-  let authInFlight: Promise<unknown> | undefined;
+  let proven = false; // the open connection completed the protocol handshake or received a frame
+  let cut = 0; // the quiet time (ms) before the last idle connection was cut
+  let beat = hb ? hb.interval : 0; // the ping interval in force: lowered by the server's announcement or by idle cuts
+  let wsSeen = false; // WebSocket was open on this connection once: a failure later is an outage, not a block
+  let byTimeout = false; // plain mode only because no welcome came in time: a late welcome reconnects
   let lastEventId = o.lastEventId || '';
   let session: string | undefined;
   let hint = 0; // the server's `retry` hint, for the next delay
@@ -137,6 +160,7 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   let scout: Transport | undefined; // that background WebSocket, until it answers or fails
   let scoutTimer: ReturnType<typeof setTimeout> | undefined;
   let base = ''; // the URL the current attempt resolved, before any per-transport endpoint
+  let plain = ''; // the sessionStorage key that marks this WebSocket URL as a plain server's
   let bin: [string | undefined, string] | undefined; // a `bin` header waiting for its binary frame
   let seq = 0;
   let written = 0; // outbox entries written on the current transport
@@ -169,9 +193,11 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     clearTimeout(timer);
     pingAt = 0;
     bin = undefined;
+    byTimeout = false;
     if (FULL) unscout(), uploads.pause();
     current?.close(code, reason);
     current = name = hl = undefined;
+    written = 0; // nothing is written on a transport that is gone: all of the outbox waits again
     return had;
   };
 
@@ -186,22 +212,34 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   const fail = (reason: Reason, error: HeartlineError): void => {
     drop(reason);
     detach();
+    const g = gen;
     transition('closed', reason);
-    if (FULL) uploads.stop('closed', `the connection gave up (${reason})`);
+    // A state listener may have called reconnect(): then the uploads go on with the new attempt.
+    if (FULL && g === gen) uploads.stop('closed', `the connection gave up (${reason})`);
     emit('error', error);
   };
 
-  // Concurrent attempts share one auth() call; its result is used by the attempt that asked.
-  const authorize = (): Promise<unknown> =>
-    authInFlight || (authInFlight = Promise.resolve().then(o.auth).finally(() => (authInFlight = undefined)));
+  /** Runs an app callback; a throw is reported through `error` and counts as `undefined`. */
+  const call = <A extends unknown[], R>(f: (...a: A) => R, ...args: A): R | undefined => {
+    try {
+      return f(...args);
+    } catch (e) {
+      emit('error', new HeartlineError('listener', 'an option callback threw', e));
+    }
+  };
 
   const attemptOpen = async (): Promise<void> => {
     const g = ++gen;
     if (closeHidden && hiddenAt && Date.now() - hiddenAt >= HIDDEN_GRACE) return pause('hidden');
+    // One deadline for the whole attempt: auth(), the URL function and the transport's open.
+    const ms = hb ? hb.timeout : 10000;
+    let authing = !!o.auth;
+    setTimer(ms, () => lost('connect-timeout', 1006, '', false, authing ? new HeartlineError('auth', `auth() did not settle within ${ms} ms`) : undefined));
     let credentials: unknown;
     try {
-      // Always yields once, so nothing is emitted before connect() has returned.
-      credentials = await (o.auth && authorize());
+      // A fresh call per attempt (a hung one is abandoned); always yields once, so nothing is emitted before connect() returns.
+      credentials = await Promise.resolve().then(o.auth);
+      authing = false;
     } catch (e) {
       if (g === gen) lost('auth-failed', 1006, '', false, new HeartlineError('auth', 'auth() failed', e));
       return;
@@ -223,13 +261,15 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
       const target = await where(f, (base = u));
       if (g !== gen) return;
       // Keyed without the query, which may carry a fresh token on every attempt.
-      const plain = FULL ? plainKey + target.origin + target.pathname : '';
+      plain = FULL ? plainKey + target.origin + target.pathname : '';
       const ask = FULL && o.protocol !== 'plain' && !remember(plain);
       if (f === websocket && ask) target.searchParams.set('heartline', '1');
       ctx = { url: target.href, o, lastEventId, session, credentials };
-      setTimer(hb ? hb.timeout : 10000, () => lost('connect-timeout'));
+      // A buffering proxy (nginx's default) holds back an event stream's response headers too:
+      // give them as long as a welcome, then try the next transport.
+      if (f.name === 'sse') setTimer(waitOpen, () => lost('connect-timeout'));
       const t = (current = f.open(ctx, {
-        open: (announced) => g === gen && opened(f!.name, ask && announced, key, plain, credentials),
+        open: (announced) => g === gen && opened(f!.name, ask && announced, key, credentials),
         data: (d) => g === gen && received(d),
         event: (d, id, ev) => g === gen && (alive(), FULL && hl === undefined ? negotiate(d, id, ev) : deliver(d, id, ev)),
         control: (frame) => FULL && g === gen && (alive(), control(frame)),
@@ -303,19 +343,25 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
    * first connection to it waits. An HTTP server that announced the protocol but sends no
    * welcome sits behind a buffering proxy: that attempt fails and the next transport is tried.
    */
-  const opened = (n: TransportName, announced: boolean | undefined, key: string, plain: string, credentials: unknown): void => {
+  const opened = (n: TransportName, announced: boolean | undefined, key: string, credentials: unknown): void => {
     name = n;
-    if (FULL) remember(key, n);
+    // A fallback that opened after WebSocket had worked is an outage's accident, not this network's rule.
+    if (FULL && (n === 'websocket' || !wsSeen)) remember(key, n);
+    if (n === 'websocket') wsSeen = true;
     if (!FULL || announced === false) return ready(false, credentials);
-    setTimer(waitOpen, () => (announced ? lost('connect-timeout') : (remember(plain, '1'), ready(false, credentials))));
+    // Silence proves little (a slow protocol server): plain for this connection only, never remembered.
+    setTimer(waitOpen, () => (announced ? lost('connect-timeout') : ((byTimeout = true), ready(false, credentials))));
   };
 
   /** The connection is usable: resend what the server has not acknowledged, then report open. */
-  const ready = (heartline: boolean, credentials?: unknown, resumed = false): void => {
+  const ready = (heartline: boolean, credentials?: unknown, resumed = false, asked = ''): void => {
     const t = current!;
     clearTimeout(timer);
     hl = t.hl = heartline;
+    proven = heartline;
     openedAt = last = scoutedAt = Date.now();
+    // Back on a fallback after WebSocket worked here (a restart raced the rotation): look again soon.
+    if (FULL && wsSeen && name !== 'websocket') scoutedAt -= upgradeAfter - SOON;
     pingAt = 0;
     fallbacks = 0;
     if (!heartline && credentials != null && name === 'websocket') {
@@ -324,8 +370,11 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     written = 0;
     flush();
     transition('open', 'open');
+    if (current !== t) return; // a state listener closed or reconnected
     if (FULL) heartline ? uploads.resume() : uploads.stop('protocol', 'uploads need a heartline protocol server');
     emit('open', { transport: name!, resumed, attempt });
+    // Never a silent gap: the app asked to resume and the server could not.
+    if (asked && !resumed && current === t) emit('error', new HeartlineError('gap', `the server could not resume after event ${asked}`, undefined, asked));
     if (current === t) tick();
   };
 
@@ -352,16 +401,20 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
 
   const alive = (): void => {
     const now = (last = Date.now());
+    if (state === 'open') proven = true;
     if (pingAt) {
-      emit('heartbeat', { rtt: now - pingAt });
+      const rtt = now - pingAt;
       pingAt = 0;
-      setTimer(hb!.interval, tick); // the next ping is due `interval` after this answer, not at the old deadline
+      setTimer(beat, tick); // the next ping is due `interval` after this answer, not at the old deadline
+      emit('heartbeat', { rtt });
     }
   };
 
   /** A WebSocket frame: decoded by the protocol once a `welcome` confirmed it. */
   const received = (data: unknown): void => {
     alive();
+    const late = byTimeout;
+    byTimeout = false;
     if (typeof data != 'string') {
       const b = FULL && bin;
       bin = undefined;
@@ -374,20 +427,27 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
       const ev = field(f.fields[1]) || 'message';
       return f.type === 'bin' ? void (bin = [id, ev]) : deliver(f.payload || '', id, ev);
     }
+    // A protocol server that was slower than the welcome deadline: connect again, in protocol mode.
+    // Any other first frame proves a plain server: remembered for the page session.
+    if (FULL && late) {
+      if (data.startsWith('welcome ')) return lost('network-error', 1002, 'late welcome');
+      remember(plain, '1');
+    }
     if (!FULL || hl === false) return deliver(data);
     negotiate(data);
   };
 
   /** A frame while negotiating: `welcome`/`ready` continue it, anything else means a plain server. */
   const negotiate = (data: unknown, id?: string, ev?: string): void => {
-    if (typeof data == 'string' && /^(welcome|ready) \{/.test(data)) return control(data);
+    if (typeof data == 'string' && /^(welcome|ready) /.test(data)) return control(data);
+    if (name === 'websocket') remember(plain, '1'); // it spoke, and not the protocol: plain for this page session
     ready(false, ctx!.credentials);
     deliver(data, id, ev);
   };
 
   const deliver = (data: unknown, id?: string, event = 'message'): void => {
     if (id !== undefined) lastEventId = id;
-    if (!hl && hb && hb.isPong && hb.isPong(data)) return;
+    if (!hl && hb && hb.isPong && call(hb.isPong, data)) return;
     if (o.json && typeof data == 'string') {
       try {
         data = JSON.parse(data);
@@ -403,16 +463,25 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     const { type, fields, rest } = parseFrame(frame);
     const n = +fields[0]!;
     if (type.startsWith('up.')) return uploads.frame(type, fields, rest, frame);
-    if (type === 'welcome' && name === 'websocket') {
-      // The server speaks first; the WebSocket hello carries what HTTP requests carry in headers.
-      current!.control(`hello ${JSON.stringify({ v: 1, session, lastEventId, auth: ctx!.credentials })}`);
-      setTimer(waitOpen, () => lost('connect-timeout'));
-    } else if (type === 'welcome' || type === 'ready') {
-      let w: { session?: unknown; ack?: unknown; resumed?: unknown };
+    if (type === 'welcome' || type === 'ready') {
+      let w: { session?: unknown; ack?: unknown; resumed?: unknown; heartbeat?: unknown } | undefined;
       try {
         w = JSON.parse(rest);
-      } catch (e) {
-        return lost('network-error', 1002, 'bad welcome', false, new HeartlineError('malformed', `${type} is not JSON`, e, frame));
+      } catch {
+        // reported below
+      }
+      const s = w && w.session;
+      const a = w && w.ack;
+      if (!w || typeof w != 'object' || Array.isArray(w) || (s !== undefined && !(typeof s == 'string' && s.length <= MAX_SESSION)) || (a !== undefined && !Number.isInteger(a))) {
+        return lost('network-error', 1002, 'bad ' + type, false, new HeartlineError('malformed', `${type} is not a valid object`, undefined, frame));
+      }
+      // The server's own keep-alive interval: silence longer than it (plus a second) is worth a ping.
+      const h = w.heartbeat;
+      if (hb && typeof h == 'number' && h >= MIN_LIFE) beat = Math.min(beat, h + MIN_LIFE);
+      if (type === 'welcome' && name === 'websocket') {
+        // The server speaks first; the WebSocket hello carries what HTTP requests carry in headers.
+        current!.control(`hello ${JSON.stringify({ v: 1, session, lastEventId, auth: ctx!.credentials })}`);
+        return setTimer(waitOpen, () => lost('connect-timeout'));
       }
       if (w.session !== session) {
         // A new session knows none of our sequence numbers: renumber what is still unacknowledged.
@@ -420,7 +489,7 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
         seq = 0;
         for (const e of outbox) e[0] = ++seq;
       } else if (!ack(+(w.ack || 0), frame)) return;
-      ready(true, undefined, w.resumed === true);
+      ready(true, undefined, w.resumed === true, ctx!.lastEventId);
     } else if (type === 'ack') ack(n, frame); else if (type === 'ping') current?.control(`pong ${fields[0]}`);
     else if (type === 'retry') hint = n || 0; // clamped where it is used
     else if (type === 'close') lost('server-close', n || 1000, field(fields[1]) || '', true);
@@ -428,25 +497,37 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
 
   /** The current connection or attempt is gone: decide between falling back, retrying and stopping. */
   function lost(reason: Reason, code = 1006, text = '', wasClean = false, error?: HeartlineError, wait?: number): void {
-    const neverOpened = !openedAt;
-    drop(reason);
-    if (rc && openedAt && Date.now() - openedAt >= rc.stableAfter) (attempt = 0), (authRetried = false);
+    const now = Date.now();
+    const was = !!openedAt; // it had opened
+    const lived = now - openedAt;
+    const quiet = now - last;
+    const had = drop(reason);
+    const g = gen; // every emit below may run a listener that calls close() or reconnect(): then stop here
+    if (rc && was && (lived >= rc.stableAfter || (proven && lived >= MIN_LIFE))) (attempt = 0), (authRetried = false);
+    // An idle connection cut again after about the same quiet time: a proxy's idle timeout. Ping before it.
+    if (was && reason !== 'heartbeat-timeout' && quiet >= MIN_LIFE && quiet < beat) {
+      if (Math.abs(quiet - cut) < cut / 4) beat = Math.max(MIN_LIFE, (quiet * 3) >> 2);
+      cut = quiet;
+    }
     openedAt = 0;
     const verdict = classifyClose(code);
     // A transport that never opened: try the next one at once (a proxy may block only WebSockets).
-    const fallback = FULL && neverOpened && verdict === RETRY && ++fallbacks < usable && reason !== 'auth-failed';
+    const fallback = FULL && had && !was && verdict === RETRY && ++fallbacks < usable;
     let retry = fallback || (!!rc && attempt < rc.maxRetries && verdict !== STOP && !(verdict === AUTH && authRetried));
     const decide = rc && rc.shouldReconnect;
     if (decide && !fallback) {
-      const d = decide({ attempt, reason, code, retry, error });
+      const d = call(decide, { attempt, reason, code, retry, error });
       if (d !== undefined) retry = d;
     }
     emit('close', { code, reason: text, wasClean, willReconnect: retry });
+    if (g !== gen) return;
     if (fallback) {
       pick++;
       transition('reconnecting', 'fallback');
-      return void attemptOpen();
+      return void (g === gen && attemptOpen());
     }
+    // Every transport failed in a row (an outage): the next round starts from the preferred one again.
+    if (FULL && !was && fallbacks) pick = 0;
     fallbacks = 0;
     if (!retry) {
       const stopWhy: Reason =
@@ -458,9 +539,9 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     hint = 0;
     if (verdict === LATER) delay = Math.min(MAX_HINT, Math.max(delay, rc!.initialDelay * 10));
     transition('reconnecting', reason);
-    if (error) emit('error', error);
-    emit('reconnecting', { attempt, delay, reason, error });
-    setTimer(delay, attemptOpen);
+    if (g === gen && error) emit('error', error);
+    if (g === gen) emit('reconnecting', { attempt, delay, reason, error });
+    if (g === gen) setTimer(delay, attemptOpen);
   }
 
   /** Pings go as protocol frames, or as the app's message over a plain WebSocket; otherwise silence is watched. */
@@ -471,9 +552,12 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     pingAt = Date.now();
     pongBy = pingAt + ms;
     why = blame;
-    if (FULL && hl) current!.control(`ping ${++pings}`);
-    else if (m) current!.send(typeof m == 'function' ? m() : m, 0);
     setTimer(ms, tick);
+    if (FULL && hl) current!.control(`ping ${++pings}`);
+    else if (m) {
+      const d = typeof m == 'function' ? call(m) : m;
+      if (d != null) current!.send(d, 0); // a message() that threw sends nothing: the deadline still judges
+    }
   };
 
   /** Asks the server for a sign of life now, with a short deadline. */
@@ -491,16 +575,19 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     if (closeHidden && hiddenAt) {
       return now - hiddenAt < HIDDEN_GRACE ? setTimer(hiddenAt + HIDDEN_GRACE - now, tick) : pause('hidden');
     }
+    let up = Infinity; // ms to the next background check of WebSocket
     if (FULL && upgradable && hl && upgradeAfter) {
       // On a fallback transport: check WebSocket in the background every `upgradeAfter` ms.
       if (now - scoutedAt >= upgradeAfter) void scoutWebSocket(); // sets scoutedAt before its first await
-      if (!hb) return setTimer(scoutedAt + upgradeAfter - now, tick);
+      up = scoutedAt + upgradeAfter - now;
+      if (!hb) return setTimer(up, tick);
     }
     if (!hb) return;
     if (pingAt) return now < pongBy ? setTimer(pongBy - now, tick) : lost(why);
     const quiet = now - last;
-    const { interval, timeout, message } = hb;
-    if (quiet < interval) setTimer(interval - quiet, tick);
+    const { timeout } = hb;
+    const interval = beat;
+    if (quiet < interval) setTimer(Math.min(up, interval - quiet), tick);
     else if (canPing()) ping(timeout, 'heartbeat-timeout');
     else if (quiet < interval + timeout) setTimer(interval + timeout - quiet, tick);
     else lost('heartbeat-timeout');
@@ -514,8 +601,9 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   }
 
   const resume = (reason: Reason): void => {
+    const g = gen;
     transition(state === 'closed' ? 'connecting' : 'reconnecting', reason);
-    void attemptOpen();
+    if (g === gen) void attemptOpen(); // unless a state listener closed or reconnected
   };
 
   const onLifecycle = (e: LifecycleEvent): void => {
@@ -550,14 +638,17 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   };
 
   const close = (code = 1000, reason = ''): void => {
-    if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
-      throw new OptionError(`close() code must be 1000 or 3000-4999, got ${code}`);
+    if ((code !== 1000 && !(code >= 3000 && code <= 4999)) || new TextEncoder().encode(reason).length > 123) {
+      throw new OptionError(`close() code must be 1000 or 3000-4999 and its reason at most 123 UTF-8 bytes, got ${code}`);
     }
     stopped = true;
     detach();
     if (FULL && hl && name === 'websocket') current!.control('bye');
-    if (drop(reason, code)) emit('close', { code, reason, wasClean: true, willReconnect: false });
-    transition('closed', 'user-close');
+    const had = drop(reason, code);
+    const g = gen;
+    if (had) emit('close', { code, reason, wasClean: true, willReconnect: false });
+    if (g === gen) transition('closed', 'user-close');
+    if (g !== gen) return; // a listener called reconnect(): what was queued goes with it
     if (FULL) uploads.stop('closed', 'close() was called');
     if (outbox.length) {
       const err = new HeartlineError('closed', `${outbox.length} message(s) not acknowledged`, undefined, outbox.map((e) => e[1]));
@@ -568,20 +659,25 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
 
   const send = (value: unknown, resolve?: () => void, reject?: (e: HeartlineError) => void): void => {
     if (stopped) throw new HeartlineError('closed', 'send() after close()');
-    const data = o.json && !isBinary(value) ? JSON.stringify(value) : value;
+    let data = value;
+    try {
+      if (o.json && !isBinary(value)) data = JSON.stringify(value); // cycles, BigInt and toJSON throw
+    } catch (e) {
+      throw new OptionError('send() could not JSON-encode the value', e);
+    }
     if (typeof data != 'string' && !isBinary(data)) {
       throw new OptionError('send() takes text, binary or (json: true) JSON');
     }
     if (!started) start('connect');
-    if (outbox.length >= limit) {
+    // The limit counts messages waiting to be written; written ones wait only for their ack.
+    if (outbox.length - written >= limit) {
       const oldest = limit && overflow === 'drop-oldest';
-      const err = new QueueOverflowError(`queue full (${limit})`, oldest ? outbox[0]![1] : data);
+      const err = new QueueOverflowError(`queue full (${limit})`, oldest ? outbox[written]![1] : data);
       if (overflow === 'error') throw err;
-      emit('error', err);
-      const dropped: Entry = oldest ? outbox.shift()! : [0, data, resolve, reject];
+      const dropped: Entry = oldest ? outbox.splice(written, 1)[0]! : [0, data, resolve, reject];
       if (dropped[3]) dropped[3](err);
-      if (!oldest) return;
-      written = Math.max(0, written - 1);
+      emit('error', err);
+      if (!oldest || stopped) return;
     }
     outbox.push([++seq, data, resolve, reject]);
     if (state === 'open') flush();
@@ -611,8 +707,10 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
       attempt = 0;
       authRetried = false;
       if (!started || stopped || !unwatch) return start('connect');
-      if (drop('user-reconnect')) emit('close', { code: 1000, reason: 'user-reconnect', wasClean: true, willReconnect: true });
-      resume('user-reconnect');
+      const had = drop('user-reconnect');
+      const g = gen;
+      if (had) emit('close', { code: 1000, reason: 'user-reconnect', wasClean: true, willReconnect: true });
+      if (g === gen) resume('user-reconnect');
     },
     on(type, listener) {
       const off = on(type, listener);

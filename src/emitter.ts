@@ -13,9 +13,16 @@ export const createEmitter = <M extends { [K in keyof M]: Listener }>(
 ) => {
   const sets = new Map<keyof M, Set<Listener>>(types.map((t) => [t, new Set()]));
   const emit = <K extends keyof M>(type: K, ...args: Parameters<M[K]>): void => {
-    if (logger) logger({ type: type as string, args });
-    for (const f of sets.get(type)!) {
-      try {
+    try {
+      if (logger) logger({ type: type as string, args });
+    } catch {
+      // a debugging aid that throws is ignored: reporting it through `error` would log (and throw) again
+    }
+    const set = sets.get(type)!;
+    // DOM semantics: listeners added during a dispatch wait for the next event (a `once` helper
+    // that re-subscribes would otherwise run forever); removed ones are not called.
+    for (const f of [...set]) {
+      if (set.has(f)) try {
         (f as (...a: unknown[]) => void)(...args);
       } catch (e) {
         const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;

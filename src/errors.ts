@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'auth' // the auth() hook failed or the server rejected the credentials
   | 'connect' // a connection attempt failed, or the server told us to stop
   | 'sse-limit' // an SSE line or event exceeded its size cap
+  | 'gap' // the server could not resume from the last event id: events after it may have been missed
   | 'upload'; // an upload failed: see UploadError.reason
 
 export class HeartlineError extends Error {
@@ -31,8 +32,8 @@ export class HeartlineError extends Error {
 
 /** Raised synchronously when an option or argument is invalid; the message names it and its range. */
 export class OptionError extends HeartlineError {
-  constructor(message: string) {
-    super('invalid-option', message);
+  constructor(message: string, cause?: unknown) {
+    super('invalid-option', message, cause);
   }
 }
 

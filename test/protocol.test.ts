@@ -189,7 +189,7 @@ describe('plain servers in auto mode', () => {
     c.close();
   });
 
-  it('goes plain after the welcome deadline for a silent server, and does not wait again in this page session', async () => {
+  it('goes plain after the welcome deadline for a silent server, and remembers it only once the server spoke without a welcome', async () => {
     const c = auto({ reconnect: { initialDelay: 10, jitter: 0 } });
     await settle();
     lastSocket().open();
@@ -199,9 +199,38 @@ describe('plain servers in auto mode', () => {
     expect(c.state).toBe('open');
     lastSocket().serverClose(1006);
     await advance(10);
+    // Silence alone may be a slow protocol server (issue 12): the protocol is asked for again.
+    expect(new URL(lastSocket().url).searchParams.get('heartline')).toBe('1');
+    lastSocket().open();
+    await advance(2000);
+    expect(c.state).toBe('open');
+    lastSocket().receive('plain hello'); // it speaks, and not the protocol
+    lastSocket().serverClose(1006);
+    await advance(100);
     expect(new URL(lastSocket().url).searchParams.has('heartline')).toBe(false);
     lastSocket().open();
     expect(c.state).toBe('open');
+    c.close();
+  });
+
+  it('a welcome that arrives after the deadline reconnects in protocol mode instead of leaving the page plain', async () => {
+    const c = auto({ reconnect: { initialDelay: 10, maxDelay: 10 } });
+    const got: unknown[] = [];
+    c.on('message', (d) => void got.push(d));
+    await settle();
+    lastSocket().open();
+    await advance(2000);
+    expect(c.state).toBe('open');
+    lastSocket().receive('welcome {"v":1}');
+    expect(got).toEqual([]);
+    expect(c.state).toBe('reconnecting');
+    await advance(10);
+    expect(new URL(lastSocket().url).searchParams.get('heartline')).toBe('1');
+    lastSocket().open();
+    lastSocket().receive('welcome {"v":1}');
+    lastSocket().receive('ready {"session":"s","ack":0,"resumed":false}');
+    expect(c.state).toBe('open');
+    expect(c.transport).toBe('websocket');
     c.close();
   });
 

@@ -197,23 +197,6 @@ describe('reconnection', () => {
     c.close();
   });
 
-  it('shares one pending auth() call between overlapping attempts', async () => {
-    let release!: (v: string) => void;
-    const auth = vi.fn(() => new Promise<string>((r) => (release = r)));
-    const c = open({ auth });
-    await settle();
-    c.reconnect();
-    c.reconnect();
-    await settle();
-    expect(auth).toHaveBeenCalledTimes(1);
-    release('t');
-    await settle();
-    expect(sockets).toHaveLength(1);
-    lastSocket().open();
-    expect(lastSocket().sent).toEqual(['t']);
-    c.close();
-  });
-
   it('keeps at most one socket alive through any sequence of reconnects and failures', async () => {
     const c = open({ reconnect: { initialDelay: 10, maxDelay: 40 } });
     for (let i = 0; i < 200; i++) {

@@ -1,0 +1,94 @@
+// Every public call, made from inside every event's listener, at the first moment that event
+// fires, over a scripted life (open, messages, heartbeats, an ack, a server close, a failed
+// handshake, a reopen): the connection must stay consistent (issue 12's classes; issue 13 item 1).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Connection, Events } from '../src/index';
+import { lastSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
+import { advance, open, settle } from './helpers';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  resetSockets();
+  sessionStorage.clear();
+});
+afterEach(() => vi.useRealTimers());
+
+const EVENTS: (keyof Events)[] = ['open', 'message', 'state', 'reconnecting', 'close', 'error', 'heartbeat'];
+const CALLS: Record<string, (c: Connection) => unknown> = {
+  close: (c) => c.close(),
+  reconnect: (c) => c.reconnect(),
+  send: (c) => c.send('from a listener'),
+  sendWithAck: (c) => c.sendWithAck('acked from a listener').catch(() => {}),
+  upload: (c) => c.upload(new Blob(['abc'])).catch(() => {}),
+  'on + off': (c) => c.on('message', () => {})(),
+};
+
+/** Plays a protocol server through one life of the connection; tolerant of a connection that was closed or restarted. */
+const life = async (): Promise<void> => {
+  const current = () => lastSocket();
+  const handshake = async () => {
+    await settle();
+    const s = current();
+    if (s.readyState !== 0) return;
+    s.open();
+    s.receive('welcome {"v":1}');
+    s.receive('ready {"session":"s1","ack":0,"resumed":false}');
+  };
+  await handshake();
+  current().receive('msg 1 -\nhello');
+  current().receive('ack 1');
+  await advance(1000); // heartbeat interval: a ping
+  current().receive('pong 1');
+  current().receive('msg 2 -\nagain');
+  current().serverClose(1006); // lost: close, state, error?, reconnecting
+  await advance(200);
+  if (current().readyState === 0) current().serverClose(1006); // a failed handshake: error
+  await advance(400);
+  await handshake();
+  current().receive('msg 3 -\nlast');
+  await advance(50);
+};
+
+describe('any public call from inside any listener leaves a consistent connection', () => {
+  for (const event of EVENTS) {
+    for (const [name, act] of Object.entries(CALLS)) {
+      it(`${name} from a ${event} listener`, async () => {
+        const c = open({ protocol: 'auto', heartbeat: { interval: 1000, timeout: 300 }, reconnect: { initialDelay: 50, maxDelay: 100 } });
+        let fired = 0;
+        c.on(event, () => {
+          if (fired++ === 0) act(c);
+        });
+        c.on('error', () => {}); // errors are expected (a failed handshake); none may be thrown
+        await expect(life()).resolves.toBeUndefined();
+        expect(liveSockets().length).toBeLessThanOrEqual(1);
+        expect(c.state === 'open').toBe(c.transport !== undefined);
+        if (name === 'close' && fired) {
+          const count = sockets.length;
+          await advance(5000);
+          expect(c.state).toBe('closed');
+          expect(sockets.length).toBe(count); // nothing reconnects after close()
+          expect(liveSockets()).toHaveLength(0);
+          expect(vi.getTimerCount()).toBe(0);
+        } else {
+          // Whatever happened, the connection still works: it reaches open and carries a message.
+          for (let i = 0; i < 20 && c.state !== 'open'; i++) {
+            await advance(200);
+            const s = lastSocket();
+            if (s.readyState === 0) {
+              s.open();
+              s.receive('welcome {"v":1}');
+              s.receive('ready {"session":"s1","ack":0,"resumed":false}');
+            }
+          }
+          expect(c.state).toBe('open');
+          const got: unknown[] = [];
+          c.on('message', (d) => void got.push(d));
+          lastSocket().receive('msg 9 -\nstill here');
+          expect(got).toEqual(['still here']);
+          c.close();
+          expect(vi.getTimerCount()).toBe(0);
+        }
+      });
+    }
+  }
+});
