@@ -161,6 +161,7 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
   let scoutTimer: ReturnType<typeof setTimeout> | undefined;
   let base = ''; // the URL the current attempt resolved, before any per-transport endpoint
   let plain = ''; // the sessionStorage key that marks this WebSocket URL as a plain server's
+  let tried = 0; // when the current transport was asked to open
   let bin: [string | undefined, string] | undefined; // a `bin` header waiting for its binary frame
   let seq = 0;
   let written = 0; // outbox entries written on the current transport
@@ -262,12 +263,14 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
       if (g !== gen) return;
       // Keyed without the query, which may carry a fresh token on every attempt.
       plain = FULL ? plainKey + target.origin + target.pathname : '';
-      const ask = FULL && o.protocol !== 'plain' && !remember(plain);
+      // '1': it spoke and not the protocol (plain for the page session); 's': it was silent (ask, wait briefly).
+      const ask = FULL && o.protocol !== 'plain' && remember(plain) !== '1';
       if (f === websocket && ask) target.searchParams.set('heartline', '1');
       ctx = { url: target.href, o, lastEventId, session, credentials };
       // A buffering proxy (nginx's default) holds back an event stream's response headers too:
       // give them as long as a welcome, then try the next transport.
       if (f.name === 'sse') setTimer(waitOpen, () => lost('connect-timeout'));
+      tried = Date.now();
       const t = (current = f.open(ctx, {
         open: (announced) => g === gen && opened(f!.name, ask && announced, key, credentials),
         data: (d) => g === gen && received(d),
@@ -339,9 +342,11 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
 
   /**
    * The channel is up. A protocol server speaks first (`welcome`); a WebSocket server that is
-   * silent until the deadline is plain, and remembered as such for the page session, so only the
-   * first connection to it waits. An HTTP server that announced the protocol but sends no
-   * welcome sits behind a buffering proxy: that attempt fails and the next transport is tried.
+   * silent until the deadline is plain for this connection. Silence proves little (a slow protocol
+   * server), so the next connections still ask, but wait only twice as long as the socket took to
+   * open (at least 250 ms): a protocol server's welcome follows its handshake at once. An HTTP
+   * server that announced the protocol but sends no welcome sits behind a buffering proxy: that
+   * attempt fails and the next transport is tried.
    */
   const opened = (n: TransportName, announced: boolean | undefined, key: string, credentials: unknown): void => {
     name = n;
@@ -349,8 +354,8 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     if (FULL && (n === 'websocket' || !wsSeen)) remember(key, n);
     if (n === 'websocket') wsSeen = true;
     if (!FULL || announced === false) return ready(false, credentials);
-    // Silence proves little (a slow protocol server): plain for this connection only, never remembered.
-    setTimer(waitOpen, () => (announced ? lost('connect-timeout') : ((byTimeout = true), ready(false, credentials))));
+    const wait = remember(plain) === 's' ? Math.min(waitOpen, Math.max(250, 2 * (Date.now() - tried))) : waitOpen;
+    setTimer(wait, () => (announced ? lost('connect-timeout') : (remember(plain, 's'), (byTimeout = true), ready(false, credentials))));
   };
 
   /** The connection is usable: resend what the server has not acknowledged, then report open. */
@@ -430,7 +435,7 @@ export const connect = (url: UrlSource, options: Options = {}): Connection => {
     // A protocol server that was slower than the welcome deadline: connect again, in protocol mode.
     // Any other first frame proves a plain server: remembered for the page session.
     if (FULL && late) {
-      if (data.startsWith('welcome ')) return lost('network-error', 1002, 'late welcome');
+      if (data.startsWith('welcome ')) return remember(plain, '0'), lost('network-error', 1002, 'late welcome');
       remember(plain, '1');
     }
     if (!FULL || hl === false) return deliver(data);

@@ -15,7 +15,7 @@ describe('backoff', () => {
         }
       }
     }
-  });
+  }, 60000); // many draws: a bound for a loaded machine, not a speed limit
 
   it('spreads full-jitter delays over the whole window rather than clustering', () => {
     const draws = Array.from({ length: 20000 }, () => backoff(10, defaults));

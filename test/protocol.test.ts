@@ -189,7 +189,7 @@ describe('plain servers in auto mode', () => {
     c.close();
   });
 
-  it('goes plain after the welcome deadline for a silent server, and remembers it only once the server spoke without a welcome', async () => {
+  it('goes plain after the welcome deadline for a silent server, then asks again but waits briefly, and stops asking once the server spoke without a welcome', async () => {
     const c = auto({ reconnect: { initialDelay: 10, jitter: 0 } });
     await settle();
     lastSocket().open();
@@ -199,10 +199,13 @@ describe('plain servers in auto mode', () => {
     expect(c.state).toBe('open');
     lastSocket().serverClose(1006);
     await advance(10);
-    // Silence alone may be a slow protocol server (issue 12): the protocol is asked for again.
+    // Silence alone may be a slow protocol server (issue 12): the protocol is asked for again,
+    // but a silent server is not waited for 2 s again: 250 ms (twice the open time, at least 250).
     expect(new URL(lastSocket().url).searchParams.get('heartline')).toBe('1');
     lastSocket().open();
-    await advance(2000);
+    await advance(249);
+    expect(c.state).toBe('reconnecting');
+    await advance(1);
     expect(c.state).toBe('open');
     lastSocket().receive('plain hello'); // it speaks, and not the protocol
     lastSocket().serverClose(1006);
