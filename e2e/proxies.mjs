@@ -2,14 +2,17 @@
 // Chromium and Firefox. Each test gets its own fixture server, proxy process and browser context,
 // all stopped (by PID) when it ends, passed or not. Prints one line per test with its figures, writes
 // them to test-results/proxies.json, and ends with `proxies: N passed, N failed`.
-// Options: --grep REGEX (on "browser › proxy › scenario"), --browser chromium|firefox, --jobs N (4).
+// Options: --grep REGEX (on "browser › proxy › scenario"), --browser chromium,firefox,webkit (all
+// three by default; WebKit runs under xvfb-run, started here when there is no DISPLAY), --jobs N (4).
 // Needs dist/ built (npx rollup -c --silent).
 import { chromium, firefox } from '@playwright/test';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, FIREFOX_PREFS } from './browsers.mjs';
 import { fallback, handshakeErrors, harness, idleCuts, longpollIdle, restarts } from './proxies/scenarios.mjs';
 import { startHaproxy, startNginx } from './proxies/start.mjs';
+import { openWebkitPage } from './proxies/webkit.mjs';
 import { startServer } from './server.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,10 +43,18 @@ const SCENARIOS = [
   ['haproxy websocket', 'handshake errors reach the app (case 18)', (h, s, p) => handshakeErrors(h, s, p)],
 ];
 
+/** One shared browser per Playwright engine, a fresh context per test; WebKit: a browser per test. */
 const ENGINES = {
   chromium: () => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
   firefox: () => firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX, firefoxUserPrefs: FIREFOX_PREFS }),
+  webkit: async () => ({ open: openWebkitPage, close: async () => {} }),
 };
+
+async function openPage(browser) {
+  if (browser.open) return browser.open();
+  const context = await browser.newContext();
+  return { page: await context.newPage(), close: () => context.close() };
+}
 
 /** Everything still to stop if the run is interrupted. */
 const cleanups = new Set();
@@ -71,9 +82,8 @@ async function runOne(browser, engine, [proxyName, name, fn]) {
     stops.push(() => server.stop());
     const proxy = await PROXIES[proxyName](server.port);
     stops.push(() => proxy.stop());
-    const context = await browser.newContext();
-    stops.push(() => context.close());
-    const page = await context.newPage();
+    const { page, close } = await openPage(browser);
+    stops.push(close);
     page.on('pageerror', (err) => EXPECTED_PAGE_ERROR.test(String(err?.message)) || pageErrors.push(String(err?.message ?? err)));
     await page.goto(`${proxy.url}pages/proxy.html`);
     await page.waitForFunction(() => window.__proxy?.ready, undefined, { timeout: 10000 });
@@ -98,7 +108,15 @@ async function main() {
     console.log('proxies: 0 passed, 1 failed');
     return 1;
   }
-  const engines = arg('--browser') ? [arg('--browser')] : Object.keys(ENGINES);
+  const engines = arg('--browser') ? arg('--browser').split(',') : Object.keys(ENGINES);
+  const unknown = engines.filter((e) => !ENGINES[e]);
+  if (unknown.length) throw new Error(`unknown --browser ${unknown} (chromium, firefox, webkit)`);
+  if (engines.includes('webkit') && !process.env.DISPLAY) {
+    // WebKitGTK needs an X display: run this same command under xvfb-run.
+    const child = spawn('xvfb-run', ['-a', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit' });
+    for (const sig of ['SIGINT', 'SIGTERM']) process.removeAllListeners(sig).once(sig, () => child.kill(sig));
+    return new Promise((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+  }
   const jobs = [];
   for (const s of SCENARIOS) for (const engine of engines) if (!grep || grep.test(`${engine} › ${s[0]} › ${s[1]}`)) jobs.push({ engine, s });
   const browsers = {};
