@@ -3,16 +3,15 @@
 // all stopped (by PID) when it ends, passed or not. Prints one line per test with its figures, writes
 // them to test-results/proxies.json, and ends with `proxies: N passed, N failed`.
 // Options: --grep REGEX (on "browser › proxy › scenario"), --browser chromium,firefox,webkit (all
-// three by default; WebKit runs under xvfb-run, started here when there is no DISPLAY), --jobs N (4).
+// three by default; for WebKit an Xvfb is started here when there is no DISPLAY), --jobs N (5).
 // Needs dist/ built (npx rollup -c --silent).
 import { chromium, firefox } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, FIREFOX_PREFS } from './browsers.mjs';
 import { fallback, handshakeErrors, harness, idleCuts, longpollIdle, restarts } from './proxies/scenarios.mjs';
 import { startHaproxy, startNginx } from './proxies/start.mjs';
-import { openWebkitPage } from './proxies/webkit.mjs';
+import { openWebkitPage, startXvfb } from './proxies/webkit.mjs';
 import { startServer } from './server.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +20,7 @@ const arg = (name, fallbackValue) => {
   return at > 0 ? process.argv[at + 1] : fallbackValue;
 };
 const grep = arg('--grep') ? new RegExp(arg('--grep')) : null;
-const JOBS = Number(arg('--jobs', '4'));
+const JOBS = Number(arg('--jobs', '5'));
 const TEST_TIMEOUT = 120000;
 
 const PROXIES = {
@@ -61,7 +60,13 @@ const cleanups = new Set();
 async function cleanupAll() {
   await Promise.allSettled([...cleanups].map((fn) => fn()));
 }
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => cleanupAll().finally(() => process.exit(130)));
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    interrupted = true; // no new test starts; whatever a running one starts from now on is stopped at once
+    cleanupAll().finally(() => process.exit(130));
+  });
+}
 
 /** Firefox reports its own log line for a refused WebSocket as a page error: expected here. */
 const EXPECTED_PAGE_ERROR = /can.t establish a connection to the server at ws:|NS_ERROR_/i;
@@ -73,17 +78,25 @@ async function runOne(browser, engine, [proxyName, name, fn]) {
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
+  /** Keep `stop` for the end of the test; after an interrupt, call it now and give up. */
+  const own = async (stop) => {
+    stops.push(stop);
+    if (interrupted) {
+      await stopAll();
+      throw new Error('interrupted');
+    }
+  };
   cleanups.add(stopAll);
   let h = null;
   let error = null;
   const pageErrors = [];
   try {
     const server = await startServer({ port: 0 });
-    stops.push(() => server.stop());
+    await own(() => server.stop());
     const proxy = await PROXIES[proxyName](server.port);
-    stops.push(() => proxy.stop());
+    await own(() => proxy.stop());
     const { page, close } = await openPage(browser);
-    stops.push(close);
+    await own(close);
     page.on('pageerror', (err) => EXPECTED_PAGE_ERROR.test(String(err?.message)) || pageErrors.push(String(err?.message ?? err)));
     await page.goto(`${proxy.url}pages/proxy.html`);
     await page.waitForFunction(() => window.__proxy?.ready, undefined, { timeout: 10000 });
@@ -112,10 +125,10 @@ async function main() {
   const unknown = engines.filter((e) => !ENGINES[e]);
   if (unknown.length) throw new Error(`unknown --browser ${unknown} (chromium, firefox, webkit)`);
   if (engines.includes('webkit') && !process.env.DISPLAY) {
-    // WebKitGTK needs an X display: run this same command under xvfb-run.
-    const child = spawn('xvfb-run', ['-a', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit' });
-    for (const sig of ['SIGINT', 'SIGTERM']) process.removeAllListeners(sig).once(sig, () => child.kill(sig));
-    return new Promise((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+    // WebKitGTK needs an X display: our own Xvfb, stopped by PID at the end.
+    const xvfb = await startXvfb();
+    cleanups.add(() => xvfb.stop());
+    process.env.DISPLAY = xvfb.display;
   }
   const jobs = [];
   for (const s of SCENARIOS) for (const engine of engines) if (!grep || grep.test(`${engine} › ${s[0]} › ${s[1]}`)) jobs.push({ engine, s });
@@ -125,7 +138,7 @@ async function main() {
     for (const engine of new Set(jobs.map((j) => j.engine))) browsers[engine] = await ENGINES[engine]();
     let next = 0;
     const worker = async () => {
-      while (next < jobs.length) {
+      while (next < jobs.length && !interrupted) {
         const { engine, s } = jobs[next++];
         const r = await runOne(browsers[engine], engine, s);
         results.push(r);

@@ -14,7 +14,10 @@ export const HAPROXY = process.env.HEARTLINE_HAPROXY || '/usr/sbin/haproxy';
 /** Every proxy still running, so a crashed test run does not leave one behind. */
 const live = new Set();
 process.once('exit', () => {
-  for (const p of live) p.kill();
+  for (const p of live) {
+    p.kill();
+    rmSync(p.dir, { recursive: true, force: true });
+  }
 });
 
 /** A port free on 127.0.0.1 right now (the proxy binds it a moment later; start() retries on a clash). */
@@ -63,12 +66,14 @@ async function start(name, bin, write) {
     const kill = () => {
       if (!exited) child.kill('SIGKILL');
     };
-    live.add({ kill });
+    const entry = { kill, dir };
+    live.add(entry);
     try {
       await accepting(port, 5000, () => exited);
     } catch (err) {
       kill();
       await gone;
+      live.delete(entry);
       rmSync(dir, { recursive: true, force: true });
       if (attempt < 3 && /in use|cannot bind/i.test(stderr)) continue;
       throw new Error(`${name} failed to start: ${err.message}\n${stderr}`);
@@ -96,7 +101,7 @@ async function start(name, bin, write) {
           const timer = setTimeout(kill, 2000);
           await gone;
           clearTimeout(timer);
-          for (const p of live) if (p.kill === kill) live.delete(p);
+          live.delete(entry);
           rmSync(dir, { recursive: true, force: true });
         })();
         return stopped;

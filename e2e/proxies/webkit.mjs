@@ -1,6 +1,7 @@
 // WebKit for the proxy scenarios: WebKitGTK's MiniBrowser through WebKitWebDriver (one driver and
 // one browser per test, so every test starts with empty storage), behind a small adapter that
-// offers the three Playwright page methods the scenarios use. Needs an X display (xvfb-run -a).
+// offers the three Playwright page methods the scenarios use. Needs an X display: startXvfb().
+import { spawn } from 'node:child_process';
 import { newSession, startDriver } from '../webdriver.mjs';
 
 const DRIVER = '/usr/bin/WebKitWebDriver';
@@ -10,6 +11,13 @@ const CALL_MS = 10000;
 /** @returns {Promise<{ page: object, close(): Promise<void> }>} */
 export async function openWebkitPage() {
   const driver = await startDriver(DRIVER);
+  // Last resort if this process exits without close(): the driver takes its browser with it.
+  const kill = () => {
+    try {
+      process.kill(driver.pid, 'SIGTERM');
+    } catch {}
+  };
+  process.once('exit', kill);
   let session;
   try {
     session = await newSession(driver.base, {
@@ -17,6 +25,7 @@ export async function openWebkitPage() {
       'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
     });
   } catch (err) {
+    process.off('exit', kill);
     await driver.stop();
     throw err;
   }
@@ -40,7 +49,48 @@ export async function openWebkitPage() {
     page,
     async close() {
       await session.close().catch(() => {});
+      process.off('exit', kill);
       await driver.stop();
+    },
+  };
+}
+
+/**
+ * An Xvfb of our own for WebKitGTK when there is no DISPLAY: `-displayfd` picks a free display
+ * number and reports it. Stopped by PID (also on process exit).
+ * @returns {Promise<{ display: string, stop(): Promise<void> }>}
+ */
+export async function startXvfb(bin = '/usr/bin/Xvfb') {
+  const child = spawn(bin, ['-displayfd', '3', '-nolisten', 'tcp', '-screen', '0', '1280x1024x24'], {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  const kill = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+  process.once('exit', kill);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  const display = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`Xvfb reported no display in 10 s: ${stderr}`)), 10000);
+    child.once('error', (err) => (clearTimeout(timer), reject(err)));
+    child.once('exit', () => (clearTimeout(timer), reject(new Error(`Xvfb exited: ${stderr}`))));
+    child.stdio[3].on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) clearTimeout(timer), resolve(`:${out.trim()}`);
+    });
+  }).catch((err) => {
+    kill();
+    throw err;
+  });
+  return {
+    display,
+    async stop() {
+      process.off('exit', kill);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(kill, 2000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
