@@ -15,7 +15,7 @@ export const HAPROXY = process.env.HEARTLINE_HAPROXY || '/usr/sbin/haproxy';
 const live = new Set();
 process.once('exit', () => {
   for (const p of live) {
-    p.kill();
+    p.signal('SIGTERM'); // nginx's master then stops its workers
     rmSync(p.dir, { recursive: true, force: true });
   }
 });
@@ -57,16 +57,21 @@ async function start(name, bin, write) {
     const dir = mkdtempSync(join(tmpdir(), `heartline-${name}-`));
     const port = await freePort();
     const args = write(dir, port);
-    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    // In a process group of its own, so a signal to -PID reaches nginx's workers too.
+    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     let exited = false;
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
     const gone = new Promise((resolve) => child.once('close', () => ((exited = true), resolve())));
     child.once('error', (err) => ((stderr += String(err)), (exited = true)));
-    const kill = () => {
-      if (!exited) child.kill('SIGKILL');
+    const signal = (sig) => {
+      if (exited || !child.pid) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {}
     };
-    const entry = { kill, dir };
+    const kill = () => signal('SIGKILL');
+    const entry = { signal, dir };
     live.add(entry);
     try {
       await accepting(port, 5000, () => exited);
@@ -97,7 +102,7 @@ async function start(name, bin, write) {
       /** SIGTERM by PID, SIGKILL after 2 s, then remove the temp dir. Idempotent. */
       stop() {
         stopped ??= (async () => {
-          if (!exited) child.kill('SIGTERM');
+          signal('SIGTERM');
           const timer = setTimeout(kill, 2000);
           await gone;
           clearTimeout(timer);
