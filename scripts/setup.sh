@@ -34,12 +34,13 @@ installed() {
 }
 
 # Prints "package have want" for every package that is absent, too old, or missing its binary.
+# (HEARTLINE_SETUP_ROOT prefixes the binaries' paths, for test/setup-script.test.ts.)
 lacking() {
   local pkg min file have
   for line in "${NEEDS[@]}"; do
     read -r pkg min file <<<"$line"
     have=$(installed "$pkg")
-    if [ -z "$have" ] || [ ! -x "$file" ] || ! dpkg --compare-versions "$have" ge "$min"; then
+    if [ -z "$have" ] || [ ! -x "${HEARTLINE_SETUP_ROOT:-}$file" ] || ! dpkg --compare-versions "$have" ge "$min"; then
       echo "$pkg ${have:-none} $min"
     fi
   done
@@ -54,13 +55,15 @@ if [ "${1:-}" = "--browsers" ]; then
     [ "$(id -u)" = 0 ] || sudo="sudo"
     # Debian's postinst scripts start nginx, haproxy and redis-server as system services unless
     # policy-rc.d says no. Add one for the install only when the machine has none.
+    # (HEARTLINE_POLICY_RC: another path, for test/setup-script.test.ts.)
+    policy=${HEARTLINE_POLICY_RC:-/usr/sbin/policy-rc.d}
     added_policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
-      $sudo chmod 755 /usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+      $sudo chmod 755 "$policy"
       added_policy=1
     fi
-    trap '[ -z "$added_policy" ] || $sudo rm -f /usr/sbin/policy-rc.d' EXIT
+    trap '[ -z "$added_policy" ] || $sudo rm -f "$policy"' EXIT
     # Always refresh the lists first: the stale ones hold bookworm's older browser builds.
     $sudo apt-get update -qq
     # shellcheck disable=SC2086
@@ -86,7 +89,9 @@ fi
 # install): npm ci would empty and rewrite that one, so it is left alone.
 stamp=node_modules/.heartline-lock
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ -L node_modules ]; then
+if [ -n "${HEARTLINE_SETUP_NO_NPM:-}" ]; then
+  : # test/setup-script.test.ts checks the package part only
+elif [ -L node_modules ]; then
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] || echo "setup: node_modules is a symlink to another checkout's install; not running npm ci there (run it in that checkout if its lockfile differs)"
 elif [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: npm ci"
