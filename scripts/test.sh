@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): set-up, then every gate in order, stopping at the
 # first failure: typecheck, unit tests, build, byte budgets, the CDN file (README SRI, ES2019),
-# the packed package (publint, attw), e2e in Chromium, Firefox and WebKit.
+# the packed package (publint, attw), e2e in Chromium, Firefox and WebKit, then the client behind
+# real nginx and HAProxy (e2e/proxies/README.md; ends with `proxies: N passed, N failed`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browsers
@@ -12,3 +13,4 @@ echo "== size";       node scripts/size.mjs
 echo "== cdn";        node scripts/sri.mjs
 echo "== pack";       node scripts/pack-check.mjs
 echo "== e2e";        node e2e/run.mjs
+echo "== proxies";    node e2e/proxies.mjs
