@@ -49,8 +49,8 @@ export type UploadReason =
   | 'aborted' // its signal aborted
   | 'closed' // close() was called, or the connection gave up
   | 'protocol' // the server is plain: uploads need the heartline protocol
-  | 'bad-ack' // the server acknowledged beyond the file, went backwards, or finished early
-  | 'stalled' // no acknowledgement for the upload's timeout while connected
+  | 'bad-ack' // the server acknowledged beyond the file, went backwards, sent a malformed number or result, or finished early
+  | 'stalled' // no acknowledgement for the upload's timeout (connected or not), or the server named the same offset again and again
   | 'read' // the file could not be read
   | 'server'; // the server refused it (`up.error`: too large, checksum mismatch...)
 

@@ -2,6 +2,9 @@ import { OptionError, UploadError } from './errors.js';
 import type { UploadReason } from './errors.js';
 import { field } from './protocol.js';
 import type { Transport } from './transports/types.js';
+import { chunkCheck, chunks, framed } from './upload-chunks.js';
+
+export { chunkCheck };
 
 export interface UploadOptions {
   /** Sent to the server in `up.open`. @default the File's name, else '' */
@@ -24,7 +27,14 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Called as bytes are handed to the network (`sent`) and stored by the server (`acknowledged`). */
   onProgress?: (progress: { sent: number; acknowledged: number; total: number }) => void;
-  /** ms without any acknowledgement, while connected, after which the upload fails ('stalled'). @default 30000 */
+  /**
+   * ms without any acknowledgement (`up.offset` or `up.ack`), counted from the call whether the
+   * connection is open or not, after which the upload fails ('stalled'): an upload on a connection
+   * that never opens, or is down longer than this, fails. It also fails ('stalled') when the server
+   * names an offset it had already acknowledged more than {@link REPEATS} times in a row (a server
+   * that answers every chunk with `up.offset ID 0` would otherwise keep it going for ever).
+   * @default 30000
+   */
   timeout?: number;
   /**
    * true: every chunk carries a check of its bytes (PROTOCOL.md section 7) that the server verifies
@@ -55,10 +65,12 @@ interface Up {
   chunk: number;
   hwm: number;
   timeout: number;
-  sent: number;
+  sent: number; // the next byte to hand over: where the server's latest offset and the chunks since lead
   acked: number;
-  token: object | undefined; // the running pump's; replaced or cleared when it must stop
-  timer: ReturnType<typeof setTimeout> | undefined;
+  again: number; // `up.offset` frames in a row that acknowledged nothing new
+  t?: Transport | undefined; // where the pump writes; undefined stops it
+  pumping?: boolean; // one pump per upload: a new offset or transport redirects the running one
+  timer?: ReturnType<typeof setTimeout>;
   o: UploadOptions;
   done: (r: UploadResult) => void;
   fail: (e: UploadError) => void;
@@ -66,78 +78,16 @@ interface Up {
 }
 
 const MAX_CHUNK = 1 << 26;
+/**
+ * `up.offset` frames in a row that name no byte beyond what was already acknowledged (a resume that
+ * found nothing new, or a server restarting the upload) before it fails ('stalled'): each costs a
+ * chunk resent. @default 8
+ */
+export const REPEATS = 8;
 /** ms of upload data a transport's buffer holds at most (below highWaterMark): see the pump. */
 const BUDGET = 25;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ids = 0;
-
-const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
-
-/**
- * The chunk's CHECK (PROTOCOL.md section 7), sent with `verify: true`: two running 32-bit sums over
- * its little-endian 32-bit words, a fraction of a per-chunk SHA-256's cost (which was 1.6 ms per MiB).
- */
-export const chunkCheck = (bytes: Uint8Array): string => {
-  const whole = bytes.byteLength >> 2;
-  // Our buffers start at offset 0; copy anything else so the word view is aligned.
-  const src = bytes.byteOffset & 3 ? bytes.slice() : bytes;
-  // Int32 arithmetic (`| 0`) is the same sum mod 2^32 and stays on the engine's integer fast path.
-  const words = new Int32Array(src.buffer, src.byteOffset, whole);
-  let a = 0;
-  let b = 0;
-  for (let i = 0; i < whole; i++) (a = (a + words[i]!) | 0), (b = (b + a) | 0);
-  if (bytes.byteLength & 3) {
-    let tail = 0;
-    for (let i = whole * 4; i < bytes.byteLength; i++) tail += bytes[i]! * 2 ** (8 * (i - whole * 4));
-    (a = (a + tail) | 0), (b = (b + a) | 0);
-  }
-  return hex8(a) + hex8(b);
-};
-
-/** Room kept in front of every chunk for its header line, so header and bytes leave as one frame without a copy. */
-const ROOM = 128; // `up.chunk ` + an ID (ours: about 20 characters; at most 64) + 2 numbers + a CHECK
-
-/**
- * Reads a Blob from `from` in chunks into one reused buffer, `ROOM` bytes from its start: a BYOB
- * reader on `blob.stream()` where the engine has one (stream speed, a heap that stays flat), else
- * `slice().arrayBuffer()` copied in. Never `ws.send(blob.slice())`: Chromium pins every slice until
- * it is collected (MEASURED.md). The returned view is valid until the next call; every consumer
- * copies it synchronously.
- */
-const chunks = (blob: Blob, from: number, size: number) => {
-  let r: ReadableStreamBYOBReader | undefined;
-  try {
-    r = blob.slice(from).stream().getReader({ mode: 'byob' });
-  } catch {
-    // no byte stream here: slices it is
-  }
-  let buf = new ArrayBuffer(ROOM + size);
-  let at = from;
-  return {
-    async next(n: number): Promise<Uint8Array> {
-      let got = 0;
-      if (!r) {
-        const part = new Uint8Array(await blob.slice(at, (at += n)).arrayBuffer());
-        new Uint8Array(buf, ROOM).set(part);
-        got = part.byteLength;
-      }
-      while (r && got < n) {
-        const { value, done } = await r.read(new Uint8Array(buf, ROOM + got, n - got));
-        if (value) (buf = value.buffer as ArrayBuffer), (got += value.byteLength);
-        if (done) break;
-      }
-      return new Uint8Array(buf, ROOM, got);
-    },
-    stop: () => r && r.cancel().catch(() => {}),
-  };
-};
-
-/** The chunk frame: `head` written into the room just before `bytes` (a view from `chunks`). */
-const framed = (head: string, bytes: Uint8Array): Uint8Array => {
-  const f = new Uint8Array(bytes.buffer, bytes.byteOffset - head.length, head.length + bytes.byteLength);
-  for (let i = 0; i < head.length; i++) f[i] = head.charCodeAt(i); // ASCII only: IDs are [A-Za-z0-9_-]
-  return f;
-};
 
 /**
  * The uploads of one connection (PROTOCOL.md section 7). `link()` is the transport that may carry
@@ -157,14 +107,14 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
     ups.delete(u.id);
     clearTimeout(u.timer);
     leave(u);
-    u.token = undefined;
+    u.t = undefined;
     u.unlisten();
     const t = link();
     if (tell && t) t.control(`up.abort ${u.id}`);
     u.fail(new UploadError(reason, `upload ${u.id}: ${message}`, cause));
   };
 
-  /** Every acknowledgement restarts the upload's deadline. */
+  /** Every acknowledgement restarts the upload's deadline, which runs connected or not. */
   const watch = (u: Up): void => {
     clearTimeout(u.timer);
     u.timer = setTimeout(() => end(u, 'stalled', `no acknowledgement for ${u.timeout} ms`), u.timeout);
@@ -183,18 +133,22 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
     const t = link();
     if (!t) return;
     t.control(`up.open ${u.id}\n${u.head}`);
-    watch(u);
   };
 
-  /** Hands chunks from `u.sent` to the transport, keeping its buffer under the high-water mark. */
-  const pump = async (u: Up, t: Transport): Promise<void> => {
-    const token = (u.token = {});
-    const live = () => u.token === token && link() === t;
-    const src = chunks(u.blob, u.sent, u.chunk);
+  /**
+   * Hands chunks from `u.sent` to `u.t`, keeping its buffer under the high-water mark. At most one
+   * runs per upload: it follows `u.sent` and `u.t` as offsets and transports change, and stops
+   * when `u.t` is no longer the open transport.
+   */
+  const pump = async (u: Up): Promise<void> => {
+    if (u.pumping) return;
+    u.pumping = true;
+    const live = () => u.t === link() && u.t;
+    const src = chunks(u.blob, u.chunk);
     let rate = 1e4; // bytes drained per ms (10 MB/s to start), learnt as we go
     try {
-      while (u.sent < u.size && live()) {
-        const bytes = await src.next(Math.min(u.chunk, u.size - u.sent));
+      for (let from, t; u.sent < u.size && live(); ) {
+        const bytes = await src.next((from = u.sent), Math.min(u.chunk, u.size - from));
         if (!bytes.byteLength) throw new Error('the file ended early');
         const check = u.o.verify ? chunkCheck(bytes) : '-';
         // The mark: what drains in BUDGET ms at the rate seen so far, at most highWaterMark, so a
@@ -202,7 +156,7 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
         // fast one. No drain event exists: sleep about as long as the excess takes to drain, 1-16
         // ms. A sleep that ended with bytes still buffered measured the rate; one that ran dry
         // shows only that it is at least that fast.
-        for (let b, mark; live() && ((b = t.buffered()) > (mark = Math.min(u.hwm, rate * BUDGET)) || (line.length && line[0] !== u)); ) {
+        for (let b, mark; (t = live()) && ((b = t.buffered()) > (mark = Math.min(u.hwm, rate * BUDGET)) || (line.length && line[0] !== u)); ) {
           if (!line.includes(u)) line.push(u);
           const at = Date.now();
           await sleep(Math.min(16, Math.max(1, (b - mark) / rate)));
@@ -211,14 +165,17 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
           if (b > left) rate = left ? (b - left) / ms : Math.max(rate, b / ms);
         }
         leave(u);
-        if (!live()) return;
-        t.chunk(framed(`up.chunk ${u.id} ${u.sent} ${check}\n`, bytes));
-        u.sent += bytes.byteLength;
-        progress(u);
+        // Unless an offset moved the upload meanwhile (then these bytes are not the next ones).
+        if (t && u.sent === from) {
+          t.chunk(framed(`up.chunk ${u.id} ${from} ${check}\n`, bytes));
+          u.sent += bytes.byteLength;
+          progress(u);
+        }
       }
     } catch (e) {
-      if (live()) end(u, 'read', 'the file could not be read', e);
+      end(u, 'read', 'the file could not be read', e);
     } finally {
+      u.pumping = false;
       leave(u);
       void src.stop();
     }
@@ -253,8 +210,7 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
           timeout,
           sent: 0,
           acked: 0,
-          token: undefined,
-          timer: undefined,
+          again: 0,
           o,
           done,
           fail,
@@ -262,6 +218,7 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
         };
         if (signal) signal.addEventListener('abort', onAbort);
         ups.set(u.id, u);
+        watch(u);
         open(u);
       });
     },
@@ -269,35 +226,31 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
     /** The connection (re)opened with the protocol: every unfinished upload asks where to go on. */
     resume: () => ups.forEach(open),
 
-    /** The transport is gone: pumps stop, deadlines wait for the next connection. */
-    pause: () =>
-      ups.forEach((u) => {
-        leave(u);
-        clearTimeout(u.timer);
-        u.token = undefined;
-      }),
+    /** The transport is gone: pumps stop (and leave the line); deadlines keep running. */
+    pause: () => ups.forEach((u) => (u.t = undefined)),
 
     /** Fails every upload (close(), a plain server, giving up). */
     stop: (reason: UploadReason, message: string) => ups.forEach((u) => end(u, reason, message, undefined, false)),
 
-    /** An `up.*` frame from the server. Lies (PROTOCOL.md section 7) fail the upload, nothing else. */
+    /**
+     * An `up.*` frame from the server. Lies (PROTOCOL.md section 7) fail the upload, nothing else.
+     * The app's onProgress is called last: whatever it does (abort, close, upload) finds the upload
+     * consistent.
+     */
     frame(type: string, fields: string[], rest: string, frame: string): void {
       const u = ups.get(fields[0]!);
       const t = link();
       if (!u || !t) return;
-      const n = Number(fields[1]);
-      const valid = Number.isInteger(n) && n >= u.acked && n <= u.size;
-      if (type === 'up.offset') {
-        if (!valid) return bad(u, frame);
-        u.acked = u.sent = n;
-        watch(u);
-        progress(u);
-        void pump(u, t);
-      } else if (type === 'up.ack') {
-        if (!valid || n > u.sent) return bad(u, frame);
+      // Offsets are decimal integers: Number() would also take '', '0x1', '1e3', '-0'.
+      const n = /^\d+$/.test(fields[1]!) ? +fields[1]! : -1;
+      const ack = type === 'up.ack';
+      if (ack || type === 'up.offset') {
+        if (n < u.acked || n > (ack ? u.sent : u.size)) return bad(u, frame);
+        if (n > u.acked) u.again = 0;
+        else if (!ack && ++u.again > REPEATS) return end(u, 'stalled', `offset ${n} repeated`);
         u.acked = n;
         watch(u);
-        progress(u);
+        if (!ack) (u.sent = n), (u.t = t), void pump(u);
       } else if (type === 'up.done') {
         let r: UploadResult | undefined;
         try {
@@ -305,16 +258,18 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
         } catch {
           // reported below
         }
-        if (u.sent !== u.size || !r || r.size !== u.size) return bad(u, frame);
+        if (u.sent !== u.size || !r || r.size !== u.size || r.id !== u.id) return bad(u, frame);
+        // Its pump has stopped: every byte was handed over.
         u.acked = u.size;
-        progress(u);
         ups.delete(u.id);
         clearTimeout(u.timer);
         u.unlisten();
         u.done(r);
-      } else if (type === 'up.error') {
-        end(u, 'server', `the server refused it (${fields[1]} ${field(fields[2]) || ''})`, undefined, false);
+      } else {
+        if (type === 'up.error') end(u, 'server', `the server refused it (${fields.slice(1, 3).map(field).join(' ')})`, undefined, false);
+        return;
       }
+      progress(u);
     },
   };
 };
