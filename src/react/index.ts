@@ -2,22 +2,25 @@
 // (useSyncExternalStore); the connection lifecycle stays in the core.
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { connect } from '../index.js';
-import type { Connection, Events, Options, Snapshot, UrlSource } from '../index.js';
+import type { Connection, Data, DefaultOut, Events, JsonValue, Options, Snapshot, UrlSource } from '../index.js';
 import { initial, keyOf, storeOf } from '../bindings.js';
 
 export type { Snapshot } from '../index.js';
 
-/** What {@link useConnection} returns: the snapshot fields, a stable `send`, and the connection. */
-export interface UseConnection extends Snapshot {
+/**
+ * What {@link useConnection} returns: the snapshot fields, a stable `send`, and the connection.
+ * `In` and `Out` are the connection's message types (see heartline's `Connect`).
+ */
+export interface UseConnection<In = any, Out = unknown> extends Snapshot {
   /**
    * Stable across renders. Sends through the connection; before the hook has started one (effects
    * of the first commit run before it exists) the data waits in the hook and is handed over, in
    * order, when it starts. Data waiting there when the hook's connection is replaced or unmounted
    * is dropped with it.
    */
-  send: (data: unknown) => void;
+  send: (data: Out) => void;
   /** The hook's connection: undefined during SSR and the first render, then set for its lifetime. */
-  connection: Connection | undefined;
+  connection: Connection<In, Out> | undefined;
 }
 
 type Box = { c?: Connection | undefined; s?: Connection | undefined; q: unknown[] };
@@ -54,7 +57,7 @@ export function useConnectionState(connection: Connection | undefined | null): S
  * Calls `handler` for every `message` of `connection` (which may be undefined while it does not
  * exist yet). The latest handler is called: a new function on every render does not re-subscribe.
  */
-export function useMessage(connection: Connection | undefined | null, handler: Events['message']): void {
+export function useMessage<In>(connection: Connection<In, any> | undefined | null, handler: Events<In>['message']): void {
   const latest = useRef(handler);
   useEffect(() => {
     latest.current = handler;
@@ -78,7 +81,15 @@ export function useMessage(connection: Connection | undefined | null, handler: E
  * - Server-side rendering: nothing connects (effects do not run on the server); the snapshot is
  *   `state: 'connecting'` (`'closed'` with `lazy`) on the server and on the first client render,
  *   so hydration matches.
+ * - Types: `useConnection<In, Out>(url, options)` as heartline's `connect<In, Out>`: `In` types
+ *   `useMessage`'s data, `Out` what `send` takes (by default, once `In` is given, `Data` in text
+ *   mode and `JsonValue` with `json: true`); without type arguments it is untyped.
  */
+export function useConnection<In = any, Out = DefaultOut<In, Data>>(
+  url: UrlSource,
+  options?: Options & { json?: false },
+): UseConnection<In, Out>;
+export function useConnection<In = any, Out = DefaultOut<In, JsonValue>>(url: UrlSource, options: Options): UseConnection<In, Out>;
 export function useConnection(url: UrlSource, options: Options = {}): UseConnection {
   const key = keyOf(url, options);
   const latest = useRef([url, options] as const);
