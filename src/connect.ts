@@ -65,10 +65,12 @@ export interface Connection<In = any, Out = unknown> {
 
 /**
  * The signature of {@link connect}. Type arguments are optional: `connect(url)` is untyped
- * (`message` data `any`, send() takes `unknown`, checked at run time). `connect<In>(url, options)`
- * types the received messages and makes send() take what the mode can send ({@link DefaultOut}):
- * {@link JsonValue} unless `json: false` or no `json` is written literally (then {@link Data}).
- * `connect<In, Out>(...)` names both, like socket.io's typed events.
+ * (`message` data `any`, send() takes `unknown`, checked at run time, as before message types).
+ * `connect<In>(url, options)` types the received messages and makes send() and sendWithAck()
+ * take what the mode can send ({@link DefaultOut}): {@link Data} when the options have no `json`
+ * or `json: false`, else {@link JsonValue} (`json: true`, or an `Options` value whose `json` is
+ * only known to be a boolean). `connect<In, Out>(...)` names both directions, like socket.io's
+ * typed events. The types are promises, not checks: what arrives is not validated.
  *
  * @example
  * type ChatIn = { from: string; text: string };
