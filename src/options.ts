@@ -4,6 +4,24 @@ import type { HeartlineError } from './errors.js';
 
 /** What `send()` accepts besides JSON values in JSON mode, and what a transport writes. */
 export type Data = string | ArrayBuffer | ArrayBufferView | Blob;
+/**
+ * What send() takes in JSON mode once the connection is typed: a value JSON.stringify encodes,
+ * checked at the top level only (no function, symbol, bigint or undefined; nested values are
+ * checked when encoded, and a failure is an OptionError), or binary {@link Data}, sent as is.
+ * Interfaces and class instances fit (a plain JSON type with an index signature would refuse them).
+ */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | { [key: string]: unknown }
+  | (object & { call?: never; apply?: never; bind?: never });
+/**
+ * The type send() takes when only the received type `In` is given: `unknown` (untyped, as before)
+ * while `In` is `any` or `unknown`, else `T` (the mode's type: {@link Data} or {@link JsonValue}).
+ */
+export type DefaultOut<In, T> = unknown extends In ? unknown : T;
 /** The connection URL: fixed, or computed on every attempt (sync or async), e.g. to add a fresh token. */
 export type UrlSource = string | URL | (() => string | URL | PromiseLike<string | URL>);
 export type TransportName = 'websocket' | 'sse' | 'longpoll';

@@ -7,8 +7,15 @@ export interface Snapshot {
   readonly state: State;
   readonly transport: TransportName | undefined;
   readonly lastEventId: string;
-  /** The latest error event, until the next one. */
+  /**
+   * The current error: the latest `error` event since the connection last opened. Cleared on
+   * `open`, so a status line shows it only while it still applies (a failed attempt's error
+   * disappears once a reconnect succeeds); an error while open (a listener threw, a malformed
+   * message) stays until the next open or the next error.
+   */
   readonly error: HeartlineError | undefined;
+  /** The latest `error` event, kept across `open` (for logs and diagnostics), until the next one. */
+  readonly lastError: HeartlineError | undefined;
 }
 
 /**
@@ -17,9 +24,11 @@ export interface Snapshot {
  * something in it changes, so it is safe to call on every render.
  */
 export const observe = (conn: Connection) => {
-  let error: HeartlineError | undefined;
+  let error: HeartlineError | undefined, lastError: HeartlineError | undefined;
   let snap: Snapshot | undefined;
-  conn.on('error', (e) => void (error = e));
+  // Registered before any subscriber: the snapshot a subscriber reads on `open` is already clear.
+  conn.on('error', (e) => void (error = lastError = e));
+  conn.on('open', () => void (error = undefined));
   return {
     subscribe(onChange: () => void): () => void {
       const offs = (['state', 'open', 'close', 'error'] as const).map((t) => conn.on(t, () => onChange()));
@@ -28,9 +37,9 @@ export const observe = (conn: Connection) => {
     getSnapshot(): Snapshot {
       const s = snap;
       const { state, transport, lastEventId } = conn;
-      return s && s.state === state && s.transport === transport && s.lastEventId === lastEventId && s.error === error
+      return s && s.state === state && s.transport === transport && s.lastEventId === lastEventId && s.error === error && s.lastError === lastError
         ? s
-        : (snap = { state, transport, lastEventId, error });
+        : (snap = { state, transport, lastEventId, error, lastError });
     },
   };
 };

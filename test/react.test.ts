@@ -4,7 +4,7 @@ import { renderToString } from 'react-dom/server';
 import { hydrateRoot } from 'react-dom/client';
 import { act, cleanup, render } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connect } from '../src/index';
+import { HeartlineError, UploadError, connect } from '../src/index';
 import type { Connection, Options } from '../src/index';
 import { useConnection, useConnectionState, useMessage } from '../src/react/index';
 import type { UseConnection } from '../src/react/index';
@@ -189,6 +189,150 @@ describe('useConnection', () => {
     const s = await openSocket();
     await act(() => s.receive('{not json'));
     expect(last().error?.code).toBe('malformed');
+    expect(last().lastError).toBe(last().error);
+  });
+
+  it('clears error when the connection opens again and keeps it as lastError (the README snippet renders "open")', async () => {
+    function Status() {
+      const { state, error } = useConnection(URL_, { WebSocket: WS, protocol: 'plain', json: true, reconnect: { initialDelay: 10, maxDelay: 10 } });
+      return h('p', null, state, error && ` (${error.code})`);
+    }
+    const { container } = render(strict(h(Status)));
+    await flush();
+    await act(() => lastSocket().serverClose(1006)); // the handshake failed: a 'connect' error
+    expect(container.textContent).toBe('reconnecting (connect)');
+    await act(() => vi.advanceTimersByTimeAsync(10));
+    const s = lastSocket();
+    await act(() => s.open());
+    expect(container.textContent).toBe('open'); // was 'open (connect)' before error was cleared on open
+    await act(() => s.receive('{not json'));
+    expect(container.textContent).toBe('open (malformed)');
+    await act(() => s.serverClose(1006));
+    expect(container.textContent).toBe('reconnecting (malformed)'); // still current while down
+    await act(() => vi.advanceTimersByTimeAsync(10));
+    await act(() => lastSocket().open());
+    expect(container.textContent).toBe('open');
+    render(strict(h(Probe, { options: { json: true, reconnect: { initialDelay: 10 } } })));
+    const p = await openSocket();
+    await act(() => p.receive('{not json'));
+    const malformed = last().error;
+    await act(() => p.serverClose(1006));
+    await act(() => vi.advanceTimersByTimeAsync(10));
+    await act(() => lastSocket().open());
+    expect(last()).toMatchObject({ state: 'open', error: undefined, lastError: malformed });
+  });
+});
+
+describe('useConnection: stable functions from the first render', () => {
+  /** Calls `run` with the hook's functions in a child's effect: before the parent's connection exists. */
+  function Calls({ run, options }: { run: (r: UseConnection) => void; options?: Options }) {
+    const r = useConnection(URL_, { WebSocket: WS, protocol: 'plain', ...options });
+    seen.push(r);
+    return h('p', null, r.state, h(Effect, { r, run }));
+  }
+  function Effect({ r, run }: { r: UseConnection; run: (r: UseConnection) => void }) {
+    useEffect(() => run(r), []);
+    return null;
+  }
+
+  it('returns the same send, sendWithAck, upload, close and reconnect on every render, before and after the connection exists', async () => {
+    render(strict(h(Calls, { run: () => {} })));
+    const first = seen[0]!;
+    expect(first.connection).toBeUndefined();
+    const s = await openSocket();
+    await act(() => s.receive('x'));
+    expect(seen.length).toBeGreaterThan(2);
+    for (const r of seen) {
+      for (const k of ['send', 'sendWithAck', 'upload', 'close', 'reconnect'] as const) expect(r[k]).toBe(first[k]);
+    }
+    await expect(last().sendWithAck('after open')).resolves.toBeUndefined(); // written = done on a plain WebSocket
+    expect(s.sent).toEqual(['after open']);
+  });
+
+  it('hands sendWithAck and send made before the connection exists over in order; the discarded StrictMode mount\'s call rejects as closed', async () => {
+    const results: Promise<unknown>[] = [];
+    const outcome = (p: Promise<unknown>) => p.then(() => 'acked', (e: unknown) => e);
+    render(strict(h(Calls, { run: (r) => (r.send('a'), results.push(outcome(r.sendWithAck('b'))), r.send('c')) })));
+    expect(results).toHaveLength(2); // StrictMode: the child's effect ran twice
+    const s = await openSocket();
+    expect(s.sent).toEqual(['a', 'b', 'c']);
+    const [discarded, kept] = await Promise.all(results);
+    expect(discarded).toBeInstanceOf(HeartlineError);
+    expect(discarded).toMatchObject({ code: 'closed' });
+    expect(kept).toBe('acked');
+  });
+
+  it('hands an upload made before the connection exists to the connection (a plain server: rejects as protocol)', async () => {
+    let up: Promise<unknown> | undefined;
+    render(h(Calls, { run: (r) => void (up = r.upload(new Blob(['x']))) }));
+    const caught = up!.catch((e: unknown) => e);
+    await openSocket();
+    const e = await caught;
+    expect(e).toBeInstanceOf(UploadError);
+    expect(e).toMatchObject({ reason: 'protocol' });
+  });
+
+  it('replays close() and reconnect() made before the connection exists', async () => {
+    render(h(Calls, { run: (r) => r.close(4000, 'not now') }));
+    await flush();
+    expect(last().state).toBe('closed');
+    expect(liveSockets()).toEqual([]);
+    await act(() => last().reconnect());
+    await flush();
+    await act(() => lastSocket().open());
+    expect(last().state).toBe('open');
+    cleanup();
+    render(h(Calls, { options: { lazy: true }, run: (r) => r.reconnect() })); // starts a lazy connection
+    await flush();
+    expect(last().state).toBe('connecting');
+    await act(() => lastSocket().open());
+    expect(last().state).toBe('open');
+  });
+
+  it('rejects an upload still waiting when its mount is discarded (StrictMode) with UploadError closed; the kept mount\'s reaches the connection', async () => {
+    const ups: Promise<unknown>[] = [];
+    render(strict(h(Calls, { run: (r) => void ups.push(r.upload(new Blob(['y'])).catch((e: unknown) => e)) })));
+    await openSocket();
+    const [discarded, kept] = await Promise.all(ups);
+    expect(discarded).toBeInstanceOf(UploadError);
+    expect(discarded).toMatchObject({ code: 'upload', reason: 'closed' });
+    expect(kept).toMatchObject({ reason: 'protocol' }); // the plain server's answer: it reached the connection
+  });
+
+  it('hands calls made while the connection is being replaced to the new one', async () => {
+    function Child({ url, r }: { url: string; r: UseConnection }) {
+      useEffect(() => r.send(`to ${url}`), [url]);
+      return null;
+    }
+    function Parent({ url }: { url: string }) {
+      const r = useConnection(url, { WebSocket: WS, protocol: 'plain' });
+      seen.push(r);
+      return h(Child, { url, r });
+    }
+    const { rerender } = render(h(Parent, { url: 'ws://127.0.0.1:1/a' }));
+    const a = await openSocket();
+    rerender(h(Parent, { url: 'ws://127.0.0.1:1/b' })); // the child's effect runs after the old connection's cleanup
+    const b = await openSocket();
+    expect(a.sent).toEqual(['to ws://127.0.0.1:1/a']);
+    expect(b.url).toBe('ws://127.0.0.1:1/b');
+    expect(b.sent).toEqual(['to ws://127.0.0.1:1/b']);
+  });
+
+  it('reports a queued call the connection refuses through reportError, and still hands over the rest', async () => {
+    const reported: unknown[] = [];
+    const g = globalThis as { reportError?: ((e: unknown) => void) | undefined };
+    const saved = g.reportError;
+    g.reportError = (e) => void reported.push(e);
+    try {
+      render(h(Calls, { options: { json: true }, run: (r) => (r.send(1n), r.send({ ok: 1 })) }));
+      const s = await openSocket();
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toBeInstanceOf(HeartlineError);
+      expect(reported[0]).toMatchObject({ code: 'invalid-option' });
+      expect(s.sent).toEqual(['{"ok":1}']);
+    } finally {
+      g.reportError = saved;
+    }
   });
 });
 

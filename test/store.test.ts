@@ -15,7 +15,7 @@ describe('observe (subscribe/getSnapshot for framework bindings)', () => {
     const store = observe(c);
     const first = store.getSnapshot();
     expect(store.getSnapshot()).toBe(first);
-    expect(first).toEqual({ state: 'connecting', transport: undefined, lastEventId: '', error: undefined });
+    expect(first).toStrictEqual({ state: 'connecting', transport: undefined, lastEventId: '', error: undefined, lastError: undefined });
     const s = await accept();
     const opened = store.getSnapshot();
     expect(opened).not.toBe(first);
@@ -24,6 +24,27 @@ describe('observe (subscribe/getSnapshot for framework bindings)', () => {
     const errored = store.getSnapshot();
     expect(errored.error?.code).toBe('malformed');
     expect(store.getSnapshot()).toBe(errored);
+    c.close();
+  });
+
+  it('clears error when the connection opens again, keeps lastError, and a subscriber sees the cleared snapshot on open', async () => {
+    const c = open({ json: true, reconnect: { initialDelay: 10 } });
+    const store = observe(c);
+    const seen: [string, string | undefined, string | undefined][] = [];
+    store.subscribe(() => {
+      const { state, error, lastError } = store.getSnapshot();
+      seen.push([state, error?.code, lastError?.code]);
+    });
+    const s = await accept();
+    s.receive('{bad');
+    const bad = store.getSnapshot().error;
+    expect(bad?.code).toBe('malformed');
+    s.serverClose(1006);
+    expect(store.getSnapshot()).toMatchObject({ state: 'reconnecting', error: bad, lastError: bad });
+    await vi.advanceTimersByTimeAsync(10);
+    await accept();
+    expect(store.getSnapshot()).toMatchObject({ state: 'open', error: undefined, lastError: bad });
+    expect(seen.filter(([state]) => state === 'open').slice(-1)).toEqual([['open', undefined, 'malformed']]);
     c.close();
   });
 

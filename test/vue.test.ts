@@ -2,6 +2,7 @@ import { createApp, createSSRApp, defineComponent, effectScope, h, nextTick, ref
 import type { Ref } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HeartlineError, UploadError } from '../src/index';
 import type { Options } from '../src/index';
 import { useConnection, useMessage } from '../src/vue/index';
 import type { UseConnection } from '../src/vue/index';
@@ -68,6 +69,65 @@ describe('heartline/vue useConnection', () => {
     lastSocket().open();
     expect(lastSocket().sent).toEqual(['{"n":1}', '{"n":2}']);
     unmount();
+  });
+
+  it('clears error when the connection opens again and keeps lastError', async () => {
+    const { el, unmount } = mount(
+      defineComponent({
+        setup() {
+          result = useConnection(URL_, { WebSocket: WS, protocol: 'plain', json: true, reconnect: { initialDelay: 10 } });
+          return () => h('p', `${result.state.value}${result.error.value ? ` (${result.error.value.code})` : ''}`);
+        },
+      }),
+    );
+    await settle();
+    const s = lastSocket();
+    s.open();
+    s.receive('{not json');
+    await nextTick();
+    expect(el.textContent).toBe('open (malformed)');
+    const malformed = result.error.value;
+    expect(malformed).toBeInstanceOf(HeartlineError);
+    expect(result.lastError.value).toBe(malformed);
+    s.serverClose(1006);
+    await vi.advanceTimersByTimeAsync(10);
+    lastSocket().open();
+    await nextTick();
+    expect(el.textContent).toBe('open');
+    expect(result.error.value).toBeUndefined();
+    expect(result.lastError.value).toBe(malformed);
+    expect(result.snapshot.value).toMatchObject({ error: undefined, lastError: malformed });
+    unmount();
+  });
+
+  it('sendWithAck, upload, close and reconnect work from setup, before the connection exists, in call order', async () => {
+    const outcomes: Promise<unknown>[] = [];
+    const { unmount } = mount(
+      Chat(URL_, { WebSocket: WS, protocol: 'plain' }, (r) => {
+        expect(r.connection.value).toBeUndefined();
+        r.send('a');
+        outcomes.push(r.sendWithAck('b').then(() => 'acked'));
+        outcomes.push(r.upload(new Blob(['x'])).catch((e: unknown) => e));
+      }),
+    );
+    await settle();
+    lastSocket().open();
+    expect(lastSocket().sent).toEqual(['a', 'b']);
+    const [acked, up] = await Promise.all(outcomes);
+    expect(acked).toBe('acked');
+    expect(up).toBeInstanceOf(UploadError);
+    expect(up).toMatchObject({ reason: 'protocol' }); // the plain server's answer: it reached the connection
+    unmount();
+
+    const closed = mount(Chat(URL_, { WebSocket: WS, protocol: 'plain' }, (r) => r.close()));
+    await settle();
+    expect(result.state.value).toBe('closed');
+    expect(liveSockets()).toEqual([]);
+    result.reconnect();
+    await settle();
+    lastSocket().open();
+    expect(result.state.value).toBe('open');
+    closed.unmount();
   });
 
   it('replaces the connection when a reactive URL or option changes by content, not by identity', async () => {

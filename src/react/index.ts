@@ -2,25 +2,25 @@
 // (useSyncExternalStore); the connection lifecycle stays in the core.
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { connect } from '../index.js';
-import type { Connection, Events, Options, Snapshot, UrlSource } from '../index.js';
-import { initial, keyOf, storeOf } from '../bindings.js';
+import type { Connection, Data, DefaultOut, Events, JsonValue, Options, Snapshot, UrlSource } from '../index.js';
+import { calls, initial, keyOf, replay, storeOf } from '../bindings.js';
+import type { Calls, Functions } from '../bindings.js';
 
 export type { Snapshot } from '../index.js';
+export type { Functions } from '../bindings.js';
 
-/** What {@link useConnection} returns: the snapshot fields, a stable `send`, and the connection. */
-export interface UseConnection extends Snapshot {
-  /**
-   * Stable across renders. Sends through the connection; before the hook has started one (effects
-   * of the first commit run before it exists) the data waits in the hook and is handed over, in
-   * order, when it starts. Data waiting there when the hook's connection is replaced or unmounted
-   * is dropped with it.
-   */
-  send: (data: unknown) => void;
+/**
+ * What {@link useConnection} returns: the snapshot fields, the connection's functions (stable, and
+ * usable from the first render: see {@link Functions}), and the connection. `In` and `Out` are the
+ * connection's message types (see heartline's `Connect`). Under StrictMode, the discarded first
+ * mount's waiting calls are dropped with its connection; its effects run again for the mount that stays.
+ */
+export interface UseConnection<In = any, Out = unknown> extends Snapshot, Functions<Out> {
   /** The hook's connection: undefined during SSR and the first render, then set for its lifetime. */
-  connection: Connection | undefined;
+  connection: Connection<In, Out> | undefined;
 }
 
-type Box = { c?: Connection | undefined; s?: Connection | undefined; q: unknown[] };
+type Box = Calls & { c?: Connection | undefined };
 
 const none = () => () => {};
 
@@ -43,7 +43,7 @@ const useSnapshot = (c: Connection | undefined | null, fallback: Snapshot, ready
 /**
  * The snapshot `{ state, transport, lastEventId, error }` of a connection created elsewhere (e.g.
  * handed down through context); re-renders only when a field changes. For `undefined` or `null` it
- * is `{ state: 'connecting', transport: undefined, lastEventId: '', error: undefined }`, which is
+ * is `{ state: 'connecting', transport: undefined, lastEventId: '', error: undefined, lastError: undefined }`, which is
  * what useConnection's `connection` is before it exists.
  */
 export function useConnectionState(connection: Connection | undefined | null): Snapshot {
@@ -54,7 +54,7 @@ export function useConnectionState(connection: Connection | undefined | null): S
  * Calls `handler` for every `message` of `connection` (which may be undefined while it does not
  * exist yet). The latest handler is called: a new function on every render does not re-subscribe.
  */
-export function useMessage(connection: Connection | undefined | null, handler: Events['message']): void {
+export function useMessage<In>(connection: Connection<In, any> | undefined | null, handler: Events<In>['message']): void {
   const latest = useRef(handler);
   useEffect(() => {
     latest.current = handler;
@@ -78,11 +78,19 @@ export function useMessage(connection: Connection | undefined | null, handler: E
  * - Server-side rendering: nothing connects (effects do not run on the server); the snapshot is
  *   `state: 'connecting'` (`'closed'` with `lazy`) on the server and on the first client render,
  *   so hydration matches.
+ * - Types: `useConnection<In, Out>(url, options)` as heartline's `connect<In, Out>`: `In` types
+ *   `useMessage`'s data, `Out` what `send` takes (by default, once `In` is given, `Data` in text
+ *   mode and `JsonValue` with `json: true`); without type arguments it is untyped.
  */
+export function useConnection<In = any, Out = DefaultOut<In, Data>>(
+  url: UrlSource,
+  options?: Options & { json?: false },
+): UseConnection<In, Out>;
+export function useConnection<In = any, Out = DefaultOut<In, JsonValue>>(url: UrlSource, options: Options): UseConnection<In, Out>;
 export function useConnection(url: UrlSource, options: Options = {}): UseConnection {
   const key = keyOf(url, options);
   const latest = useRef([url, options] as const);
-  const [box] = useState<Box>(() => ({ q: [] }));
+  const [box] = useState<Box>(calls);
   const [cur, setCur] = useState<readonly [Connection, string]>();
   const conn = cur && cur[1] === key ? cur[0] : undefined;
   const snap = useSnapshot(conn, initial(options), () => box.s === conn);
@@ -94,7 +102,7 @@ export function useConnection(url: UrlSource, options: Options = {}): UseConnect
     setCur([(box.c = c), key]);
     return () => {
       box.c = box.s = undefined;
-      box.q = [];
+      replay(box.q);
       c.close();
     };
   }, [key]);
@@ -103,9 +111,8 @@ export function useConnection(url: UrlSource, options: Options = {}): UseConnect
     if (conn && conn === box.c) {
       box.s = conn;
       if (!options.lazy && conn.state === 'closed') conn.reconnect(); // starts a connection never started
-      for (const data of box.q.splice(0)) conn.send(data);
+      replay(box.q, conn);
     }
   }, [conn]);
-  const [send] = useState(() => (data: unknown) => void (box.s ? box.s.send(data) : box.q.push(data)));
-  return { ...snap, send, connection: conn };
+  return { ...snap, ...box.f, connection: conn };
 }
