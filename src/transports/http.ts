@@ -15,15 +15,44 @@ export const withParams = (ctx: Context, extra: Record<string, string>, base = c
   return u.href;
 };
 
+/**
+ * A last event id as a header value: its UTF-8 bytes, one character each, as WHATWG EventSource
+ * sends it (header values are byte strings: `5€` as is would make fetch throw). '' (no header)
+ * for an id no header can carry: CR, LF, NUL or a lone surrogate.
+ */
+const bytes = (s: string): string => {
+  try {
+    s = unescape(encodeURIComponent(s));
+    return /[\0\r\n]/.test(s) ? '' : s;
+  } catch {
+    return '';
+  }
+};
+
 /** Headers for every request: the app's, then credentials (never in the URL), then resume. */
-export const headersFor = (ctx: Context, lastEventId?: string): Record<string, string> => {
+export const headersFor = (ctx: Context, lastEventId = ''): Record<string, string> => {
   const c = ctx.credentials;
+  const id = bytes(lastEventId);
   return {
     ...ctx.o.headers,
     ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
-    ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
+    ...(id ? { 'Last-Event-ID': id } : {}),
   };
 };
+
+/**
+ * Reads a response body chunk by chunk, never whole. More than `cap` bytes throws a
+ * HeartlineError `'sse-limit'`; the caller's abort then cancels the rest of the body.
+ */
+export const read = async (res: Response, each: (chunk: Uint8Array) => void, cap = Infinity): Promise<void> => {
+  const r = res.body && res.body.getReader();
+  for (let n = 0, c; r && !(c = await r.read()).done; each(c.value)) {
+    if ((n += c.value.length) > cap) throw new HeartlineError('sse-limit', `response exceeds ${cap} bytes`);
+  }
+};
+
+/** The most bytes a POST answer may have (bytes): answers are short frames (`ack 12`, `up.done ID {json}`). */
+export const MAX_ANSWER = 65536;
 
 /** The catch handler of a request loop: a failure after close() is expected and ignored. */
 export const fails = (h: Handlers, signal: AbortSignal) => (e: unknown): void => {
@@ -45,7 +74,7 @@ export const init = (ctx: Context, signal: AbortSignal, headers: Record<string, 
 export const failed = (res: Response, h: Handlers, event = true): boolean => {
   const s = res.status;
   const type = res.headers.get('content-type') || '';
-  if (s === 200 && (!event || type.startsWith('text/event-stream'))) return false;
+  if (s === 200 && (!event || /^text\/event-stream\s*(;|$)/i.test(type))) return false;
   const ra = res.headers.get('retry-after');
   const hint = ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Date.parse(ra) - Date.now()) : NaN;
   const code =
@@ -59,7 +88,8 @@ export const failed = (res: Response, h: Handlers, event = true): boolean => {
  * POST carries one message as its body, its sequence number in the query (`seq`, plus `bin=1` for
  * binary) and is answered `ack SEQ`; a control frame (`ping 3`) is a POST without `seq`. Against a
  * plain server the message is POSTed as is and a 2xx counts as its acknowledgement. Every POST
- * has its own deadline: a pooled keep-alive socket can be dead after a network change.
+ * has its own deadline: a pooled keep-alive socket can be dead after a network change. An answer
+ * over {@link MAX_ANSWER} bytes is a HeartlineError `'sse-limit'` and a reconnect.
  */
 export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline: () => boolean) => {
   const queue: [Data | string, number][] = [];
@@ -87,7 +117,10 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
       const url = withParams(ctx, params, (up && ep.upload) || ep.send);
       const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
-      const text = await res.text();
+      let text = '';
+      const dec = new TextDecoder();
+      await read(res, (b) => (text += dec.decode(b, { stream: true })), MAX_ANSWER);
+      text += dec.decode();
       bytes -= size(queue.shift()![0]);
       if (!signal.aborted) h.reply(hl ? text : `ack ${seq}`);
     } catch (e) {
@@ -95,6 +128,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', abort);
+      abort(); // cancels an answer left unread (an error status, one over MAX_ANSWER)
       busy = false;
     }
     void pump();

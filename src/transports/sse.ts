@@ -1,5 +1,5 @@
 import { eventReader } from './events.js';
-import { failed, fails, getFetch, headersFor, init, poster, withParams } from './http.js';
+import { failed, fails, getFetch, headersFor, init, poster, read, withParams } from './http.js';
 import type { Context, Handlers, Transport, TransportFactory } from './types.js';
 
 type ESLike = new (url: string, init?: { withCredentials?: boolean }) => EventSource;
@@ -36,14 +36,9 @@ export const sse: TransportFactory = {
         .then(async (res) => {
           if (failed(res, h)) return;
           h.open(res.headers.get('heartline') === '1');
-          const reader = res.body!.getReader();
           const parser = eventReader(ctx, h);
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) return h.close(1000, 'stream ended', true);
-            h.alive();
-            parser.feed(value);
-          }
+          await read(res, (b) => (h.alive(), parser.feed(b)));
+          h.close(1000, 'stream ended', true);
         })
         .catch(fail);
     } else {
