@@ -1,6 +1,6 @@
 import { HeartlineError, isHeartlineError } from '../errors.js';
 import type { Data } from '../options.js';
-import type { Context, Handlers } from './types.js';
+import type { Context, Handlers, Transport } from './types.js';
 
 type Fetch = typeof fetch;
 export const getFetch = (ctx: Context): Fetch => ctx.o.fetch || fetch;
@@ -89,9 +89,10 @@ export const failed = (res: Response, h: Handlers, event = true): boolean => {
  * binary) and is answered `ack SEQ`; a control frame (`ping 3`) is a POST without `seq`. Against a
  * plain server the message is POSTed as is and a 2xx counts as its acknowledgement. Every POST
  * has its own deadline: a pooled keep-alive socket can be dead after a network change. An answer
- * over {@link MAX_ANSWER} bytes is a HeartlineError `'sse-limit'` and a reconnect.
+ * over {@link MAX_ANSWER} bytes is a HeartlineError `'sse-limit'` and a reconnect. Returns the
+ * transport, its sending half done; `close` ends the receiving half (and aborts `signal`).
  */
-export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline: () => boolean) => {
+export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: () => void): Transport => {
   const queue: [Data | string, number][] = [];
   let busy = false;
   let bytes = 0; // body bytes queued or in flight, the HTTP counterpart of bufferedAmount
@@ -101,7 +102,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     if (busy || !next || signal.aborted) return;
     busy = true;
     const [body, seq] = next;
-    const hl = heartline();
+    const hl = t.hl;
     const deadline = new AbortController();
     const abort = () => deadline.abort();
     signal.addEventListener('abort', abort);
@@ -117,10 +118,9 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
       const url = withParams(ctx, params, (up && ep.upload) || ep.send);
       const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
-      let text = '';
-      const dec = new TextDecoder();
-      await read(res, (b) => (text += dec.decode(b, { stream: true })), MAX_ANSWER);
-      text += dec.decode();
+      const parts: BlobPart[] = [];
+      await read(res, (b) => parts.push(b as BlobPart), MAX_ANSWER);
+      const text = await new Blob(parts).text();
       bytes -= size(queue.shift()![0]);
       if (!signal.aborted) h.reply(hl ? text : `ack ${seq}`);
     } catch (e) {
@@ -140,10 +140,14 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     void pump();
     return true;
   };
-  return {
-    push,
+  const t: Transport = {
+    hl: false,
+    send: push,
+    control: (f) => void push(f, -1),
     /** An upload chunk frame (header line, LF, bytes) as one body (PROTOCOL.md section 7); the answer is a frame. */
-    chunk: (frame: Uint8Array): void => void push(new Blob([frame as BlobPart]), -2),
+    chunk: (frame) => void push(new Blob([frame as BlobPart]), -2),
     buffered: () => bytes,
+    close,
   };
+  return t;
 };

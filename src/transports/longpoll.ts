@@ -1,6 +1,6 @@
 import { eventReader } from './events.js';
 import { failed, fails, getFetch, headersFor, init, poster, read, withParams } from './http.js';
-import type { Transport, TransportFactory } from './types.js';
+import type { TransportFactory } from './types.js';
 
 /** A poll answered after this long was held by the server, so a gateway error on it is a proxy's timeout (ms). */
 const HELD = 1000;
@@ -25,17 +25,9 @@ export const longpoll: TransportFactory = {
     // Each poll has its own controller: fetch adds an abort listener to every signal it is given.
     let pc = ac;
     let pause: ReturnType<typeof setTimeout> | undefined;
-    const post = poster(ctx, h, ac.signal, () => t.hl);
-    const t: Transport = {
-      hl: false,
-      send: post.push,
-      control: (f) => post.push(f, -1),
-      chunk: post.chunk,
-      buffered: post.buffered,
-      close: () => (ac.abort(), pc.abort(), clearTimeout(pause)),
-    };
+    const t = poster(ctx, h, ac.signal, () => (ac.abort(), pc.abort(), clearTimeout(pause)));
     let got: unknown; // the poll brought an event or a frame
-    const parser = eventReader(ctx, { ...h, event: (d, i, e) => ((got = 1), h.event(d, i, e)), control: (f) => ((got = 1), h.control(f)) });
+    const parser = eventReader(ctx, h, () => (got = 1));
     const every = ctx.o.pollInterval ?? 1000;
     (async () => {
       for (let first = true, wait = 0, strikes = 0; !ac.signal.aborted; first = false) {
@@ -56,8 +48,8 @@ export const longpoll: TransportFactory = {
             if (failed(res, h)) return;
             strikes = 0;
             if (first) h.open(res.headers.get('heartline') === '1');
-            h.alive();
-            await read(res, (b) => (h.alive(), parser.feed(b)));
+            h.alive(); // events and frames prove life too, as they come
+            await read(res, parser.feed);
             parser.reset(); // each response is a whole stream: an unterminated event is discarded
           }
         } finally {

@@ -1,6 +1,6 @@
 import { eventReader } from './events.js';
 import { failed, fails, getFetch, headersFor, init, poster, read, withParams } from './http.js';
-import type { Context, Handlers, Transport, TransportFactory } from './types.js';
+import type { Context, TransportFactory } from './types.js';
 
 type ESLike = new (url: string, init?: { withCredentials?: boolean }) => EventSource;
 const g = globalThis as { fetch?: unknown; ReadableStream?: unknown; EventSource?: ESLike };
@@ -17,19 +17,11 @@ export const sse: TransportFactory = {
   supported: (o) => streams(o) || !!(o.EventSource || g.EventSource),
   open(ctx, h) {
     const ac = new AbortController();
-    const post = poster(ctx, h, ac.signal, () => t.hl);
     let es: EventSource | undefined;
-    const t: Transport = {
-      hl: false,
-      send: post.push,
-      control: (f) => post.push(f, -1),
-      chunk: post.chunk,
-      buffered: post.buffered,
-      close() {
-        ac.abort();
-        if (es) es.close();
-      }
-    };
+    const t = poster(ctx, h, ac.signal, () => {
+      ac.abort();
+      if (es) es.close();
+    });
     const fail = fails(h, ac.signal);
     if (streams(ctx.o)) {
       getFetch(ctx)(withParams(ctx, {}), init(ctx, ac.signal, { Accept: 'text/event-stream', ...headersFor(ctx, ctx.lastEventId) }))
