@@ -41,6 +41,17 @@ describe('event ids beyond latin1 (5€)', () => {
     expect([third!.url.searchParams.get('lastEventId'), utf8(third!.headers['last-event-id'])]).toEqual(['6€ü', '6€ü']);
     expect(of(log, 'message').map((m) => m[0])).toEqual(['a', 'b']);
   });
+
+  it('an id no header can carry (CR, LF, NUL, a lone surrogate) sends no Last-Event-ID instead of breaking every request', async () => {
+    server = await hostile((_, res) => void res.writeHead(200, SSE).end());
+    for (const id of ['a\nb', 'a\rb', 'a\0b', 'x\ud800']) {
+      const before = gets(server).length;
+      const { c } = client(server.url, { transports: ['sse'], lastEventId: id });
+      await until(() => gets(server!).length > before, `a request with ${JSON.stringify(id)}`, 3000);
+      c.close();
+      expect(gets(server)[before]!.headers['last-event-id']).toBe(undefined);
+    }
+  });
 });
 
 describe('an id-only block commits the last event id', () => {
@@ -145,4 +156,24 @@ describe('media types and numbers', () => {
     await until(() => server!.open() === 0, 'both requests ended', 2000);
     await sleep(50);
   });
+});
+
+describe('loops a server drives', () => {
+  const loops: [string, Parameters<typeof hostile>[0]][] = [
+    ['a stream that ends at once', (_, res) => void res.writeHead(200, SSE).end('data: a\n\n')],
+    ['an immediate 500', (_, res) => void res.writeHead(500).end()],
+    ['an HTML page instead of a stream', (_, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>')],
+  ];
+  for (const [what, handler] of loops) {
+    it(`SSE against ${what} reconnects with backoff, not in a loop`, async () => {
+      server = await hostile(handler);
+      const { c } = client(server.url, { transports: ['sse'], reconnect: { initialDelay: 100, maxDelay: 400 } });
+      await sleep(2000);
+      c.close();
+      // Full-jitter backoff averaging at most 200 ms: about 10 in 2 s.
+      expect(server.requests.length).toBeLessThanOrEqual(40);
+      expect(server.requests.length).toBeGreaterThanOrEqual(2);
+      await until(() => server!.open() === 0, 'nothing left open');
+    });
+  }
 });
