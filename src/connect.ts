@@ -307,6 +307,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
         open: (announced) => g === gen && opened(f!.name, ask && announced, key, credentials),
         data: (d) => g === gen && received(d),
         event: (d, id, ev) => g === gen && (alive(), FULL && hl === undefined ? negotiate(d, id, ev) : deliver(d, id, ev)),
+        id: (id) => g === gen && (lastEventId = id),
         control: (frame) => FULL && g === gen && (alive(), control(frame)),
         // The send channel's answer (`ack N`) proves nothing about the event stream's health.
         reply: (frame) => FULL && g === gen && control(frame),

@@ -123,6 +123,16 @@ export interface Options {
   /** Cap, in characters, on one SSE line or event; a larger one is a typed error and a reconnect. @default 1048576 */
   maxEventSize?: number;
   /**
+   * ms, long-polling: the least time from the start of one poll to the start of the next when the
+   * first brought no event or frame (an empty answer, a comment, a proxy's gateway timeout). A
+   * long-polling server holds each poll, so this only paces one that answers at once. That is
+   * short polling, for hosts that cannot hold a request open (serverless functions, some PHP
+   * hosts): an idle connection then makes one request per `pollInterval`, and events wait up to
+   * that long; a poll that brought something is followed by the next at once. Keep it well under
+   * `heartbeat.interval + heartbeat.timeout`. @default 1000
+   */
+  pollInterval?: number;
+  /**
    * ms on a fallback transport (SSE, long-polling) before heartline checks in the background
    * whether WebSocket works again, and moves back to it when it does; 0 never checks. @default 300000
    */
@@ -219,6 +229,7 @@ export const validate = (o: Options): void => {
     oneOf(o.protocol, 'protocol', ['auto', 'plain']);
     num({ maxEventSize: 1, ...o }, '', 'maxEventSize', 1, Infinity);
     num({ upgradeAfter: 0, ...o }, '', 'upgradeAfter', 0);
+    num({ pollInterval: 0, ...o }, '', 'pollInterval', 0);
   }
   const q = { limit: 1000, ...o.queue };
   num(q, 'queue.', 'limit', 0, Infinity);

@@ -29,6 +29,12 @@ export interface SSEParserOptions {
   onRetry?: (ms: number) => void;
   /** Every comment line (text after ':' minus one leading space); servers send them as keep-alives. */
   onComment?: (text: string) => void;
+  /**
+   * A blank line committed a new last event id without dispatching an event (a block with an
+   * `id` but no `data`): the spec sets the last event ID before its empty-data check, so a
+   * resume must start after it. Events carry their id themselves.
+   */
+  onId?: ((id: string) => void) | undefined;
 }
 
 export interface SSEParser {
@@ -56,7 +62,7 @@ export interface SSEParser {
 
 export const createSSEParser = (
   onEvent: (event: SSEEvent) => void,
-  { maxLength: max = 1 << 20, lastEventId: last = '', onRetry, onComment }: SSEParserOptions = {},
+  { maxLength: max = 1 << 20, lastEventId: last = '', onRetry, onComment, onId }: SSEParserOptions = {},
 ): SSEParser => {
   let decoder: TextDecoder | undefined;
   // Partial line from earlier chunks (engines concatenate strings as ropes, so += stays linear).
@@ -89,8 +95,10 @@ export const createSSEParser = (
       const d = data;
       const t = type;
       data = type = '';
+      const was = last;
       last = id;
       if (d) onEvent({ data: d.slice(0, -1), event: t || 'message', id });
+      else if (onId && id !== was) onId(id);
       return;
     }
     if (l.length > max) limit('line');

@@ -216,6 +216,13 @@ describe('SSE over fetch', () => {
 });
 
 describe('long-polling', () => {
+  it('rejects a pollInterval that is not a number of ms >= 0', () => {
+    for (const v of [-1, NaN, '5', Infinity]) {
+      expect(() => connect(BASE, { transports: ['longpoll'], pollInterval: v as number, lazy: true })).toThrow(/pollInterval/);
+    }
+    connect(BASE, { transports: ['longpoll'], pollInterval: 0, lazy: true }).close();
+  });
+
   it('opens with open=1, resumes each poll from the last event id and keeps its session', async () => {
     const urls: URL[] = [];
     server.use(

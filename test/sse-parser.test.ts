@@ -247,6 +247,16 @@ describe('createSSEParser', () => {
     expectParse('id: 9\n\n', { lastEventId: '9' });
   });
 
+  it('reports an id committed without an event through onId, once per change, and never for an event', () => {
+    const ids: string[] = [];
+    const events: SSEEvent[] = [];
+    const p = createSSEParser((e) => events.push(e), { onId: (id) => ids.push(id), lastEventId: '1' });
+    p.feed('id: 1\n\nid: 2\ndata: a\n\nid: 7\n\n\nid: 7\n\nid\n\nevent: x\n\n');
+    expect(ids).toEqual(['7', '']);
+    expect(events.map((e) => e.id)).toEqual(['2']);
+    expect(p.lastEventId).toBe('');
+  });
+
   it('does not commit the id of an event cut off before its blank line', () => {
     expectParse('id: 1\ndata: a\n\nid: 2\ndata: b\n', { events: [ev('a', 'message', '1')], lastEventId: '1' });
   });

@@ -62,6 +62,8 @@ export const catalog = [
   { name: 'proto-fallback-buffer', builds: ESM, timeout: 10000 },
   { name: 'proto-upgrade', builds: BOTH, timeout: 15000 },
   { name: 'proto-plain-ws', builds: ESM, timeout: 10000 },
+  // Long-polling against a host that answers every poll at once, paced by pollInterval (scenarios/shortpoll.js).
+  { name: 'proto-shortpoll', builds: BOTH, timeout: 15000 },
   // Real files through <input type=file> (the driver picks them: e2e/upload-files.mjs), two cuts per large file.
   { name: 'upload-websocket', builds: BOTH, timeout: 90000 },
   { name: 'upload-sse', builds: ESM, timeout: 40000 },

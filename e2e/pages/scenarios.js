@@ -13,6 +13,7 @@ import {
   protoResume,
   protoSend,
 } from './scenarios/protocol.js';
+import { protoShortpoll } from './scenarios/shortpoll.js';
 import { uploadLongpoll, uploadSse, uploadWebsocket } from './scenarios/upload.js';
 import { reactStrict } from './scenarios/react.js';
 import { esmSnippet, reactSnippet } from './scenarios/readme.js';
@@ -68,6 +69,7 @@ export const scenarios = {
   'upload-sse': uploadSse,
   'upload-longpoll': uploadLongpoll,
   'proto-plain-ws': protoPlainWs,
+  'proto-shortpoll': protoShortpoll,
 };
 
 // The same behavioural scenarios over every transport.

@@ -36,7 +36,14 @@ export function plain(res, status, text, headers = {}) {
   res.end(text);
 }
 
-const lastEventIdOf = (req, params) => req.headers['last-event-id'] ?? params.get('lastEventId') ?? '';
+/**
+ * The client's last event id: `Last-Event-ID` carries its UTF-8 bytes (as EventSource sends it),
+ * which Node hands over one byte per character; the `lastEventId` parameter is percent-encoded UTF-8.
+ */
+const lastEventIdOf = (req, params) => {
+  const h = req.headers['last-event-id'];
+  return h === undefined ? (params.get('lastEventId') ?? '') : Buffer.from(h, 'latin1').toString('utf8');
+};
 
 /** What the control actions need of a connection (as conn.mjs's Conn): close, destroy, black-hole. */
 class HttpLink {
@@ -137,7 +144,8 @@ class LongPollLink extends HttpLink {
     this.clearTimers();
     this.later(this.hold + 10000, () => this.forget());
   }
-  poll(res, lastEventId) {
+  /** `hold`: this poll's hold, ms (the connection's, or less when the poll asked with `wait=`). */
+  poll(res, lastEventId, hold = this.hold) {
     if (this.mode === 'blackholed') return res.socket?.pause(); // held for good, never answered
     this.answer(':\n'); // a poll still held (the client gave up on it) gets an empty answer
     this.clearTimers();
@@ -145,7 +153,7 @@ class LongPollLink extends HttpLink {
     res.once('close', () => this.held === res && ((this.held = null), this.mode === 'live' && this.idle()));
     if (/^\d+$/.test(lastEventId)) this.sent = Number(lastEventId);
     this.flush();
-    if (this.held) this.later(this.hold, () => this.answer(':\n'));
+    if (this.held) this.later(hold, () => this.answer(':\n'));
   }
   flush() {
     if (!this.held || this.mode !== 'live') return;
@@ -210,7 +218,8 @@ function poll(req, res, params, stream) {
   if (params.get('open') !== '1') {
     const link = stream.find(params.get('session'))?.link;
     if (!(link instanceof LongPollLink)) return plain(res, 409, 'unknown session\n');
-    return link.poll(res, lastEventId);
+    // `wait=MS`: a proxy cut the client's held polls, so it asks for answers within MS.
+    return link.poll(res, lastEventId, Math.min(link.hold, num(params, 'wait', link.hold)));
   }
   const hold = num(params, 'hold', HOLD_MS);
   const session = stream.open(params.get('session'));

@@ -1,6 +1,6 @@
 import { HeartlineError, isHeartlineError } from '../errors.js';
 import type { Data } from '../options.js';
-import type { Context, Handlers } from './types.js';
+import type { Context, Handlers, Transport } from './types.js';
 
 type Fetch = typeof fetch;
 export const getFetch = (ctx: Context): Fetch => ctx.o.fetch || fetch;
@@ -15,15 +15,44 @@ export const withParams = (ctx: Context, extra: Record<string, string>, base = c
   return u.href;
 };
 
+/**
+ * A last event id as a header value: its UTF-8 bytes, one character each, as WHATWG EventSource
+ * sends it (header values are byte strings: `5€` as is would make fetch throw). '' (no header)
+ * for an id no header can carry: CR, LF, NUL or a lone surrogate.
+ */
+const bytes = (s: string): string => {
+  try {
+    s = unescape(encodeURIComponent(s));
+    return /[\0\r\n]/.test(s) ? '' : s;
+  } catch {
+    return '';
+  }
+};
+
 /** Headers for every request: the app's, then credentials (never in the URL), then resume. */
-export const headersFor = (ctx: Context, lastEventId?: string): Record<string, string> => {
+export const headersFor = (ctx: Context, lastEventId = ''): Record<string, string> => {
   const c = ctx.credentials;
+  const id = bytes(lastEventId);
   return {
     ...ctx.o.headers,
     ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
-    ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
+    ...(id ? { 'Last-Event-ID': id } : {}),
   };
 };
+
+/**
+ * Reads a response body chunk by chunk, never whole. More than `cap` bytes throws a
+ * HeartlineError `'sse-limit'`; the caller's abort then cancels the rest of the body.
+ */
+export const read = async (res: Response, each: (chunk: Uint8Array) => void, cap = Infinity): Promise<void> => {
+  const r = res.body && res.body.getReader();
+  for (let n = 0, c; r && !(c = await r.read()).done; each(c.value)) {
+    if ((n += c.value.length) > cap) throw new HeartlineError('sse-limit', `response exceeds ${cap} bytes`);
+  }
+};
+
+/** The most bytes a POST answer may have (bytes): answers are short frames (`ack 12`, `up.done ID {json}`). */
+export const MAX_ANSWER = 65536;
 
 /** The catch handler of a request loop: a failure after close() is expected and ignored. */
 export const fails = (h: Handlers, signal: AbortSignal) => (e: unknown): void => {
@@ -45,7 +74,7 @@ export const init = (ctx: Context, signal: AbortSignal, headers: Record<string, 
 export const failed = (res: Response, h: Handlers, event = true): boolean => {
   const s = res.status;
   const type = res.headers.get('content-type') || '';
-  if (s === 200 && (!event || type.startsWith('text/event-stream'))) return false;
+  if (s === 200 && (!event || /^text\/event-stream\s*(;|$)/i.test(type))) return false;
   const ra = res.headers.get('retry-after');
   const hint = ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Date.parse(ra) - Date.now()) : NaN;
   const code =
@@ -59,9 +88,11 @@ export const failed = (res: Response, h: Handlers, event = true): boolean => {
  * POST carries one message as its body, its sequence number in the query (`seq`, plus `bin=1` for
  * binary) and is answered `ack SEQ`; a control frame (`ping 3`) is a POST without `seq`. Against a
  * plain server the message is POSTed as is and a 2xx counts as its acknowledgement. Every POST
- * has its own deadline: a pooled keep-alive socket can be dead after a network change.
+ * has its own deadline: a pooled keep-alive socket can be dead after a network change. An answer
+ * over {@link MAX_ANSWER} bytes is a HeartlineError `'sse-limit'` and a reconnect. Returns the
+ * transport, its sending half done; `close` ends the receiving half (and aborts `signal`).
  */
-export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline: () => boolean) => {
+export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: () => void): Transport => {
   const queue: [Data | string, number][] = [];
   let busy = false;
   let bytes = 0; // body bytes queued or in flight, the HTTP counterpart of bufferedAmount
@@ -71,7 +102,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     if (busy || !next || signal.aborted) return;
     busy = true;
     const [body, seq] = next;
-    const hl = heartline();
+    const hl = t.hl;
     const deadline = new AbortController();
     const abort = () => deadline.abort();
     signal.addEventListener('abort', abort);
@@ -87,7 +118,9 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
       const url = withParams(ctx, params, (up && ep.upload) || ep.send);
       const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
-      const text = await res.text();
+      const parts: BlobPart[] = [];
+      await read(res, (b) => parts.push(b as BlobPart), MAX_ANSWER);
+      const text = await new Blob(parts).text();
       bytes -= size(queue.shift()![0]);
       if (!signal.aborted) h.reply(hl ? text : `ack ${seq}`);
     } catch (e) {
@@ -95,6 +128,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', abort);
+      abort(); // cancels an answer left unread (an error status, one over MAX_ANSWER)
       busy = false;
     }
     void pump();
@@ -106,10 +140,14 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, heartline
     void pump();
     return true;
   };
-  return {
-    push,
+  const t: Transport = {
+    hl: false,
+    send: push,
+    control: (f) => void push(f, -1),
     /** An upload chunk frame (header line, LF, bytes) as one body (PROTOCOL.md section 7); the answer is a frame. */
-    chunk: (frame: Uint8Array): void => void push(new Blob([frame as BlobPart]), -2),
+    chunk: (frame) => void push(new Blob([frame as BlobPart]), -2),
     buffered: () => bytes,
+    close,
   };
+  return t;
 };

@@ -1,6 +1,6 @@
 import { eventReader } from './events.js';
-import { failed, fails, getFetch, headersFor, init, poster, withParams } from './http.js';
-import type { Context, Handlers, Transport, TransportFactory } from './types.js';
+import { failed, fails, getFetch, headersFor, init, poster, read, withParams } from './http.js';
+import type { Context, TransportFactory } from './types.js';
 
 type ESLike = new (url: string, init?: { withCredentials?: boolean }) => EventSource;
 const g = globalThis as { fetch?: unknown; ReadableStream?: unknown; EventSource?: ESLike };
@@ -17,33 +17,20 @@ export const sse: TransportFactory = {
   supported: (o) => streams(o) || !!(o.EventSource || g.EventSource),
   open(ctx, h) {
     const ac = new AbortController();
-    const post = poster(ctx, h, ac.signal, () => t.hl);
     let es: EventSource | undefined;
-    const t: Transport = {
-      hl: false,
-      send: post.push,
-      control: (f) => post.push(f, -1),
-      chunk: post.chunk,
-      buffered: post.buffered,
-      close() {
-        ac.abort();
-        if (es) es.close();
-      }
-    };
+    const t = poster(ctx, h, ac.signal, () => {
+      ac.abort();
+      if (es) es.close();
+    });
     const fail = fails(h, ac.signal);
     if (streams(ctx.o)) {
       getFetch(ctx)(withParams(ctx, {}), init(ctx, ac.signal, { Accept: 'text/event-stream', ...headersFor(ctx, ctx.lastEventId) }))
         .then(async (res) => {
           if (failed(res, h)) return;
           h.open(res.headers.get('heartline') === '1');
-          const reader = res.body!.getReader();
           const parser = eventReader(ctx, h);
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) return h.close(1000, 'stream ended', true);
-            h.alive();
-            parser.feed(value);
-          }
+          await read(res, (b) => (h.alive(), parser.feed(b)));
+          h.close(1000, 'stream ended', true);
         })
         .catch(fail);
     } else {

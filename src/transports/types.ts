@@ -24,6 +24,8 @@ export interface Handlers {
   data(raw: unknown): void;
   /** An application message the transport already parsed; `id` undefined keeps the last event id. */
   event(data: string, id: string | undefined, event: string): void;
+  /** A last event id committed without an event (an SSE block with `id` but no `data`). */
+  id?(id: string): void;
   /** A heartline control frame, e.g. `welcome {...}`, `ack 3`, `retry 5000`. */
   control(frame: string): void;
   /** The answer to a POST (`ack N`): a control frame that is no proof of the stream's life. */
