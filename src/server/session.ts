@@ -1,0 +1,81 @@
+/**
+ * A live session (a store record plus what only this process holds: its connection, its delivery
+ * queue and its uploads), the link every transport implements, and a rate bucket.
+ * @module
+ */
+import type { LogEvent, SessionRecord } from './engine.js';
+import type { Transport } from './options.js';
+import type { Upload } from './uploads.js';
+
+/** One downstream connection of a session, whatever the transport. */
+export interface Link {
+  readonly transport: Exclude<Transport, 'post'>;
+  /** The session it serves, once attached; null after it was superseded or closed. */
+  session: Session | null;
+  /** While the replay is read, live events wait here (then those the replay did not carry go out). */
+  pending: LogEvent[] | null;
+  /** An application event. */
+  push(event: LogEvent): void;
+  /** A protocol frame (`welcome`, `ready`, `ack`, `pong`, `ping`, `retry`, `up.*`). */
+  frame(text: string): void;
+  /** Ends the connection with a close code (WebSocket close frame, or the `close` frame over HTTP). */
+  close(code: number, reason: string): void;
+  /** The heartbeat tick: a ping or a comment, and the dead-peer check. */
+  beat(now: number): void;
+}
+
+/** A session: its record, its current link (at most one: a newer connection supersedes), uploads. */
+export class Session {
+  link: Link | null = null;
+  /** The delivery queue: client messages and upload frames run one at a time, in order. */
+  private chain: Promise<unknown> = Promise.resolve();
+  readonly uploads = new Map<string, Upload>();
+  /** Over HTTP, POSTs of this session share one rate bucket. */
+  readonly bucket: Bucket;
+  streams: Set<string>;
+
+  constructor(
+    readonly record: SessionRecord,
+    rate: number,
+  ) {
+    this.streams = new Set(record.streams);
+    this.bucket = new Bucket(rate);
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  /** Runs `fn` after everything queued before it settled; resolves or rejects as `fn` does. */
+  run<T>(fn: () => T | Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** An unfinished upload touched after `since` (keeps the session alive). */
+  uploading(since: number): boolean {
+    for (const u of this.uploads.values()) if (!u.done && u.touched >= since) return true;
+    return false;
+  }
+}
+
+/** A token bucket: `rate` tokens a second, holding at most `rate`. */
+export class Bucket {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+
+  /** Takes one token; false when none is left. */
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) * this.rate) / 1000);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
