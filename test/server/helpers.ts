@@ -50,7 +50,7 @@ export async function start(options: ServerOptions = {}): Promise<Running> {
 export function client(url: string, transport: 'websocket' | 'sse' | 'longpoll', options: Options = {}): Connection {
   return connect(url, {
     transports: [transport],
-    WebSocket: NodeWebSocket as unknown as Options['WebSocket'],
+    WebSocket: NodeWebSocket as unknown as NonNullable<Options['WebSocket']>,
     reconnect: { initialDelay: 20, maxDelay: 200 },
     ...options,
   });
