@@ -26,12 +26,13 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** A heartline server attached to a new node:http server listening on 127.0.0.1, port 0. */
-export async function start(options: ServerOptions = {}): Promise<Running> {
-  const live = createServer({ onError: () => {}, ...options });
+/** A heartline server attached to a new node:http server on 127.0.0.1 (`port`: 0, a free one, by default). */
+export async function start(options: ServerOptions & { port?: number } = {}): Promise<Running> {
+  const { port: wanted = 0, ...rest } = options;
+  const live = createServer({ onError: () => {}, ...rest });
   const http = httpServer(live.handler);
   live.attach(http);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(wanted, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {
     live,
@@ -76,3 +77,37 @@ export function next<T = unknown>(conn: Connection, type: 'open' | 'message' | '
 }
 
 export const TRANSPORTS = ['websocket', 'sse', 'longpoll'] as const;
+
+/** A raw `ws` client speaking the protocol by hand: every frame received, the close code. */
+export interface Raw {
+  ws: WsSocket;
+  /** Text frames received, in order (binary frames as `<binary N>`). */
+  frames: string[];
+  /** Resolves with the close code. */
+  closed: Promise<number>;
+  /** The first frame matching `re` (waits for it); rejects after `ms`. */
+  frame(re: RegExp, ms?: number): Promise<string>;
+}
+
+export function raw(url: string, headers: Record<string, string> = {}): Promise<Raw> {
+  const ws = new WsSocket(url.replace(/^http/, 'ws') + (url.includes('?') ? '&' : '?') + 'heartline=1', { headers });
+  ws.on('error', () => {});
+  const frames: string[] = [];
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.on('message', (data, binary) => frames.push(binary ? `<binary ${(data as Buffer).length}>` : String(data)));
+  const frame = (re: RegExp, ms = 5000): Promise<string> => until(() => frames.find((f) => re.test(f)), ms, `a frame ${re}`) as Promise<string>;
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, frames, closed, frame }));
+    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('error', reject);
+  });
+}
+
+/** A raw client that said `hello` and got `ready`: its session id. */
+export async function rawReady(url: string, hello: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Raw & { session: string }> {
+  const r = await raw(url, headers);
+  await r.frame(/^welcome /);
+  r.ws.send(`hello ${JSON.stringify({ v: 1, ...hello })}`);
+  const ready = await r.frame(/^ready /);
+  return { ...r, session: (JSON.parse(ready.slice(6)) as { session: string }).session };
+}
