@@ -71,7 +71,8 @@ export class SseLink implements Link {
 /**
  * A long-poll connection. Events and frames queue (bounded by `maxBufferedBytes`) until a poll is
  * held, which is answered at once when something is queued, else after `pollTimeout` with a
- * comment. A client that stops polling is forgotten `pollTimeout` + 10 s after its last answer.
+ * comment. A client that stops polling is forgotten `pollTimeout` + min(`pollTimeout`, 10 s) after
+ * its last answer.
  */
 export class PollLink implements Link {
   readonly transport = 'longpoll';
@@ -92,7 +93,8 @@ export class PollLink implements Link {
 
   private idle(): void {
     this.cancelIdle();
-    this.cancelIdle = this.core.later(this.core.limits.pollTimeout + 10000, () => this.gone());
+    const { pollTimeout } = this.core.limits;
+    this.cancelIdle = this.core.later(pollTimeout + Math.min(pollTimeout, 10000), () => this.gone());
   }
 
   private add(text: string): void {
