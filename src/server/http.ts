@@ -121,7 +121,7 @@ export class HttpTransport {
     const session = await core.find(params.get('session'));
     if (!session) return plain(req, res, 409, 'unknown session');
     session.record.user = user;
-    if (!session.bucket.take()) return plain(req, res, 429, 'rate limit', { 'Retry-After': '1' });
+    if (!session.bucket.tryTake()) return plain(req, res, 429, 'rate limit', { 'Retry-After': '1' });
     const seq = params.get('seq');
     const body = await readBody(req, seq === null ? limits.maxChunkSize + 1024 : limits.maxMessageSize);
     if (body === null) return;

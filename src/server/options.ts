@@ -81,7 +81,12 @@ export interface Limits {
   maxMessageSize?: number;
   /** Bytes of one upload chunk (its frame or POST body). Larger: `up.error ID 413`. @default 16777216 (16 MiB) */
   maxChunkSize?: number;
-  /** Client frames or POSTs per second per connection (or session over HTTP), in bursts of as many. Over: close 1013 / 429. @default 100 */
+  /**
+   * Client frames per second per WebSocket, POSTs per second per session, in bursts of as many.
+   * Over it a WebSocket is no longer read until the rate allows (a client resending its outbox is
+   * slowed, not cut); one owing 20 seconds' worth (frames that arrived in the socket buffer anyway)
+   * is closed with 1013. A POST over it gets 429 with `Retry-After: 1`. @default 100
+   */
   messageRate?: number;
   /** Bytes queued for one slow connection. Over: it is cut with close 1013 (the client retries and resumes). @default 4194304 (4 MiB) */
   maxBufferedBytes?: number;

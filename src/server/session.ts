@@ -60,7 +60,10 @@ export class Session {
   }
 }
 
-/** A token bucket: `rate` tokens a second, holding at most `rate`. */
+/**
+ * A token bucket: `rate` tokens a second, holding at most `rate`. Over WebSocket tokens may be
+ * owed (the socket is paused until they are paid back); over HTTP a request without one is refused.
+ */
 export class Bucket {
   private tokens: number;
   private at = Date.now();
@@ -69,13 +72,18 @@ export class Bucket {
     this.tokens = rate;
   }
 
-  /** Takes one token; false when none is left. */
-  take(): boolean {
+  /** Takes one token; returns the balance after it (negative: owed). */
+  take(): number {
     const now = Date.now();
     this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) * this.rate) / 1000);
     this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return (this.tokens -= 1);
+  }
+
+  /** Takes one token only if there is one. */
+  tryTake(): boolean {
+    if (this.take() >= 0) return true;
+    this.tokens += 1;
+    return false;
   }
 }

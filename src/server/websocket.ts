@@ -117,6 +117,8 @@ export class WsTransport {
     let started = false;
     let chain: Promise<unknown> = Promise.resolve();
     let queued = 0;
+    let throttled = false;
+    let cancelThrottle = (): void => {};
     let announced = NaN; // the SEQ a `bin SEQ` header announced for the next frame
     core.handshaking += 1;
     const shaken = (): void => {
@@ -124,14 +126,28 @@ export class WsTransport {
     };
     const cancelHello = core.later(limits.helloTimeout, () => link.close(1008, 'no hello'));
     ws.on('error', () => {}); // ws closes the socket itself; the 'close' event follows
-    ws.on('close', () => (shaken(), link.gone()));
+    ws.on('close', () => (shaken(), cancelThrottle(), link.gone()));
 
+    // Reading stops while the app's backlog is full or the peer owes rate tokens.
+    const backlog = (): boolean => queued > limits.maxPendingMessages / 2;
+    const release = (): void => void (!throttled && !backlog() && ws.isPaused && ws.resume());
     const enqueue = (fn: () => Promise<unknown>): void => {
       if (++queued > limits.maxPendingMessages) ws.pause();
       chain = chain
         .then(fn)
         .catch((e: unknown) => core.report(e, { where: 'internal', ...(link.session ? { session: link.session.id } : {}) }))
-        .finally(() => --queued <= limits.maxPendingMessages / 2 && ws.isPaused && ws.resume());
+        .finally(() => (--queued, release()));
+    };
+    /** Over `messageRate`: paused until the debt is paid; cut with 1013 when owing 20 s of it. */
+    const overRate = (): boolean => {
+      const balance = bucket.take();
+      if (balance < -20 * limits.messageRate) return link.close(1013, 'rate limit'), true;
+      if (balance < 0 && !throttled) {
+        throttled = true;
+        ws.pause();
+        cancelThrottle = core.later(Math.ceil((-balance * 1000) / limits.messageRate), () => ((throttled = false), release()));
+      }
+      return false;
     };
     const deliver = (seq: number, data: string | Buffer, binary: boolean): void =>
       enqueue(async () => {
@@ -183,7 +199,7 @@ export class WsTransport {
       const data = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
       const seq = announced;
       announced = NaN;
-      if (!bucket.take()) return link.close(1013, 'rate limit');
+      if (link.closing || overRate()) return;
       if (isBinary) {
         if (!Number.isNaN(seq)) {
           if (data.length > limits.maxMessageSize) return link.close(1009, 'message too big');

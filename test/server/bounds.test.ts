@@ -56,10 +56,21 @@ describe('sizes', () => {
 });
 
 describe('rates and counts', () => {
-  it('a WebSocket over messageRate is closed 1013; POSTs over it get 429 with Retry-After', async () => {
+  it('a burst over messageRate is slowed, not cut: 300 messages at once (a resent outbox) are all acknowledged', async () => {
+    const got: number[] = [];
+    running = await start({ limits: { messageRate: 100 }, onMessage: (m) => void got.push(m.seq) });
+    const r = await rawReady(running.url);
+    for (let i = 1; i <= 300; i += 1) r.ws.send(`msg ${i}\n${i}`);
+    await r.frame(/^ack 300$/, 10000);
+    expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(r.ws.readyState).toBe(r.ws.OPEN);
+    r.ws.close();
+  });
+
+  it('a WebSocket flooding past 20 s of messageRate is closed 1013; POSTs over it get 429 with Retry-After', async () => {
     running = await start({ limits: { messageRate: 20 } });
     const r = await rawReady(running.url);
-    for (let i = 1; i <= 100; i += 1) r.ws.send(`ping ${i}`);
+    for (let i = 1; i <= 2000; i += 1) r.ws.send(`ping ${i}`);
     expect(await r.closed).toBe(1013);
     const s = await rawReady(running.url);
     const answers = await Promise.all(
