@@ -131,9 +131,9 @@ export interface ServerOptions {
   streams?: (user: unknown, request: AuthRequest) => Iterable<string> | Promise<Iterable<string>>;
   /**
    * Called exactly once per client message, in order per session. The `ack` is sent after it
-   * settled; if it throws (or rejects), the message is not acknowledged (the client resends it
-   * after its next reconnect, or retries the POST), the error goes to `onError` and the connection
-   * stays open. Messages after it in the same session wait behind it.
+   * settled; if it throws (or rejects), the message is not acknowledged (the cumulative `ack`
+   * stays below it; the client resends it after its next reconnect), the error goes to `onError`
+   * and the connection stays open. Messages after it in the same session wait behind it.
    */
   onMessage?: (message: Message) => unknown;
   /**

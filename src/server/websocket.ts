@@ -5,13 +5,13 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Core } from './core.js';
 import { originAllowed } from './cors.js';
 import type { LogEvent } from './engine.js';
-import { field, parseFrame, seqOf, splitBinary } from './frames.js';
-import type { AuthRequest } from './options.js';
-import { Bucket, type Link, type Session } from './session.js';
+import { field } from './frames.js';
+import type { Link, Session } from './session.js';
+import { WsConnection } from './ws-connection.js';
 
 const STATUS: Record<number, string> = { 403: 'Forbidden', 414: 'URI Too Long', 503: 'Service Unavailable' };
 /** A closing socket whose peer does not answer the close frame is dropped after this (ms). */
@@ -24,7 +24,7 @@ function refuse(socket: Duplex, status: number): void {
 }
 
 /** One accepted WebSocket as a link. */
-class WsLink implements Link {
+export class WsLink implements Link {
   readonly transport = 'websocket';
   session: Session | null = null;
   pending: LogEvent[] | null = null;
@@ -109,121 +109,7 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const { core } = this;
-    const { limits } = core;
-    const link = new WsLink(core, ws);
-    const bucket = new Bucket(limits.messageRate);
-    let handshaking = true;
-    let started = false;
-    let chain: Promise<unknown> = Promise.resolve();
-    let queued = 0;
-    let throttled = false;
-    let cancelThrottle = (): void => {};
-    let announced = NaN; // the SEQ a `bin SEQ` header announced for the next frame
-    core.handshaking += 1;
-    const shaken = (): void => {
-      if (handshaking) (handshaking = false), (core.handshaking -= 1), cancelHello();
-    };
-    const cancelHello = core.later(limits.helloTimeout, () => link.close(1008, 'no hello'));
-    ws.on('error', () => {}); // ws closes the socket itself; the 'close' event follows
-    ws.on('close', () => (shaken(), cancelThrottle(), link.gone()));
-
-    // Reading stops while the app's backlog is full or the peer owes rate tokens.
-    const backlog = (): boolean => queued > limits.maxPendingMessages / 2;
-    const release = (): void => void (!throttled && !backlog() && ws.isPaused && ws.resume());
-    const enqueue = (fn: () => Promise<unknown>): void => {
-      if (++queued > limits.maxPendingMessages) ws.pause();
-      chain = chain
-        .then(fn)
-        .catch((e: unknown) => core.report(e, { where: 'internal', ...(link.session ? { session: link.session.id } : {}) }))
-        .finally(() => (--queued, release()));
-    };
-    /** Over `messageRate`: paused until the debt is paid; cut with 1013 when owing 20 s of it. */
-    const overRate = (): boolean => {
-      const balance = bucket.take();
-      if (balance < -20 * limits.messageRate) return link.close(1013, 'rate limit'), true;
-      if (balance < 0 && !throttled) {
-        throttled = true;
-        ws.pause();
-        cancelThrottle = core.later(Math.ceil((-balance * 1000) / limits.messageRate), () => ((throttled = false), release()));
-      }
-      return false;
-    };
-    const deliver = (seq: number, data: string | Buffer, binary: boolean): void =>
-      enqueue(async () => {
-        const session = link.session;
-        if (!session || Number.isNaN(seq)) return;
-        const ack = await core.deliver(session, seq, data, binary, 'websocket');
-        if (ack !== null) link.frame(`ack ${ack}`);
-      });
-    const upload = (fields: string[], payload: string, bytes: Uint8Array): void =>
-      enqueue(async () => {
-        const session = link.session;
-        if (!session) return;
-        const frames = bytes.length > limits.maxChunkSize
-          ? await core.uploads.tooLarge(session, fields[1] ?? '')
-          : await core.uploads.frame(session, fields, payload, bytes);
-        for (const f of frames) link.frame(f);
-      });
-
-    const hello = async (json: string): Promise<void> => {
-      let h: unknown;
-      try {
-        h = JSON.parse(json);
-      } catch {}
-      if (!h || typeof h !== 'object' || Array.isArray(h)) return link.close(1002, 'bad hello');
-      const { session: sid, auth, lastEventId } = h as Record<string, unknown>;
-      const request: AuthRequest = {
-        transport: 'websocket',
-        credentials: auth,
-        headers: req.headers,
-        url: req.url ?? '',
-        session: typeof sid === 'string' ? sid : null,
-      };
-      const result = await core.authenticate(request);
-      if (link.closing) return;
-      if ('status' in result) return link.close(result.status === 403 ? 4403 : 4401, result.reason);
-      const session = await core.open(request.session, result.user, request);
-      if (link.closing) return;
-      if (!session) return link.close(1013, 'too many sessions');
-      shaken();
-      const last = typeof lastEventId === 'string' ? lastEventId.slice(0, limits.maxHeaderValue) : '';
-      const { heartbeat } = core;
-      await core.connect(session, link, last, (resumed) =>
-        `ready ${JSON.stringify({ session: session.id, ack: session.record.last, resumed, heartbeat })}`,
-      );
-    };
-
-    ws.on('message', (raw: RawData, isBinary: boolean) => {
-      link.seen = Date.now();
-      const data = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
-      const seq = announced;
-      announced = NaN;
-      if (link.closing || overRate()) return;
-      if (isBinary) {
-        if (!Number.isNaN(seq)) {
-          if (data.length > limits.maxMessageSize) return link.close(1009, 'message too big');
-          return deliver(seq, data, true);
-        }
-        const { fields, rest } = splitBinary(data);
-        if (fields[0] === 'up.chunk') upload(fields, '', rest);
-        return; // other binary frames are ignored
-      }
-      if (data.length > limits.maxMessageSize + 256) return link.close(1009, 'message too big');
-      const text = data.toString('utf8');
-      const { fields, payload } = parseFrame(text);
-      const [type, arg] = fields;
-      if (type === 'hello') {
-        if (!started) (started = true), enqueue(() => hello(text.slice(6)));
-      } else if (type === 'ping') {
-        if (/^\d{1,16}$/.test(arg ?? '')) link.frame(`pong ${arg}`);
-      } else if (type === 'msg') deliver(seqOf(arg), payload, false);
-      else if (type === 'bin') announced = seqOf(arg);
-      else if (type === 'up.open' || type === 'up.abort') upload(fields, payload, new Uint8Array(0));
-      else if (type === 'bye') enqueue(async () => link.session && core.forget(link.session));
-      // `pong N` and unknown frame types: nothing to do (the peer is alive: `seen` is updated)
-    });
-    ws.send(`welcome ${JSON.stringify({ v: 1, heartbeat: core.heartbeat })}`);
+    new WsConnection(this.core, ws, req, new WsLink(this.core, ws));
   }
 
   /** Stops accepting upgrades. */

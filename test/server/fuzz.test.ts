@@ -94,8 +94,9 @@ async function fuzzHttp(url: string, statuses: number[]): Promise<void> {
   const method = pick(['GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
   const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? pick([bytes(int(500)), Buffer.from(pick(MALFORMED)), BINARY()]) : null;
   const ctrl = new AbortController();
-  setTimeout(() => ctrl.abort(), 150);
+  const timer = setTimeout(() => ctrl.abort(), 3000);
   const res = await fetch(`${url}?${query}`, { method, headers, ...(body ? { body } : {}), signal: ctrl.signal }).catch(() => null);
+  clearTimeout(timer);
   if (res) statuses.push(res.status), await res.body?.cancel().catch(() => {});
 }
 
