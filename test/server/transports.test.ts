@@ -1,9 +1,11 @@
 // @vitest-environment node
 // The heartline client (src/) against heartline/server over each transport: messages both ways,
-// acknowledgements after the application's hook, a hook that throws, resume after a reconnect.
+// acknowledgements after the application's hook, a hook that throws, resume after a reconnect;
+// each with the in-memory engines and with the same behind asynchronous calls (async-engines.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/server/index.js';
-import { client, next, start, TRANSPORTS, until, type Running } from './helpers.js';
+import { ENGINES } from './async-engines.js';
+import { client, next, start as startServer, TRANSPORTS, until, type Running } from './helpers.js';
 
 let running: Running | undefined;
 const closers: (() => void)[] = [];
@@ -13,7 +15,11 @@ afterEach(async () => {
   running = undefined;
 });
 
-describe.each(TRANSPORTS)('over %s', (transport) => {
+const CASES = TRANSPORTS.flatMap((t) => (['memory', 'async'] as const).map((e) => [t, e] as const));
+
+describe.each(CASES)('over %s, %s engines', (transport, engine) => {
+  const start = (o: Parameters<typeof startServer>[0] = {}) => startServer({ ...ENGINES[engine](), ...o });
+
   it('delivers messages both ways; each ack follows its onMessage hook', async () => {
     const order: string[] = [];
     running = await start({
