@@ -114,4 +114,16 @@ describe('streams and sessions', () => {
     expect(ev(red)).toEqual(['msg 1 -\nto red', 'msg 3 -\nonly red']);
     expect(ev(blue)).toEqual(['msg 2 note\nto blue']);
   });
+
+  it('one connection per session: a newer one supersedes the older (closed 1000), which is no longer written to', async () => {
+    running = await start();
+    const first = await rawReady(running.url);
+    const second = await rawReady(running.url, { session: first.session });
+    expect(second.session).toBe(first.session);
+    expect(await first.closed).toBe(1000);
+    await running.live.publish('default', 'after');
+    await second.frame(/^msg .*\nafter$/);
+    expect(first.frames.some((f) => f.endsWith('after'))).toBe(false);
+    expect((await running.live.stats()).connections.websocket).toBe(1);
+  });
 });
