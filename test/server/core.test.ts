@@ -126,4 +126,16 @@ describe('streams and sessions', () => {
     expect(first.frames.some((f) => f.endsWith('after'))).toBe(false);
     expect((await running.live.stats()).connections.websocket).toBe(1);
   });
+
+  it('close() ends WebSockets with 1001 and SSE streams with a close frame, and holds nothing after', async () => {
+    running = await start();
+    const ws = await rawReady(running.url);
+    const res = await fetch(`${running.url}?heartline=1`, { headers: { Accept: 'text/event-stream' } });
+    await until(async () => (await running!.live.stats()).connections.sse === 1, 5000, 'the stream');
+    await running.live.close();
+    expect(await ws.closed).toBe(1001);
+    expect(await res.text()).toMatch(/event: heartline\ndata: close 1001 server%20closing\n\n$/);
+    expect(await running.live.stats()).toMatchObject({ connections: { websocket: 0, sse: 0, longpoll: 0 }, sessions: 0, timers: 0 });
+    await expect(running.live.publish('default', 'x')).rejects.toThrow(/closed/);
+  });
 });

@@ -3,11 +3,16 @@
 // (before and after hello), raw TCP on the upgrade path, SSE and long-poll query strings and
 // headers, POST bodies. The process must not crash, every answer must be a typed close code or
 // HTTP status, no hook or internal error may be reported, and once the clients are gone nothing
-// may be left: no connection, session, upload or timer beyond the server's two intervals.
+// may be left: no connection, session, upload (or its file) or timer beyond the server's two
+// intervals.
 // Seeded (mulberry32), so a failure replays.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect as tcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsSocket } from 'ws';
+import { FileUploads } from '../../src/server/index.js';
 import { client, next, start, until, type Running } from './helpers.js';
 
 function rng(seed: number): () => number {
@@ -103,7 +108,9 @@ async function fuzzHttp(url: string, statuses: number[]): Promise<void> {
 describe('fuzz', () => {
   it('random and malformed input on every transport: typed answers, no crash, nothing left behind', async () => {
     const errors: unknown[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'heartline-fuzz-'));
     running = await start({
+      uploads: new FileUploads({ dir }),
       heartbeat: 100,
       onUpload: () => {},
       onMessage: () => {},
@@ -139,5 +146,7 @@ describe('fuzz', () => {
     }, 8000, 'the server to hold nothing').catch((e: Error) => {
       throw new Error(`${e.message}: ${last}`);
     });
+    expect(readdirSync(dir)).toEqual([]); // every upload file closed and deleted
+    rmSync(dir, { recursive: true, force: true });
   });
 });
