@@ -97,6 +97,30 @@ describe('rates and counts', () => {
     expect(again.session).toBe(a.session);
   });
 
+  it('maxPendingMessages: while onMessage is stuck the socket is not read (the bytes wait in the sender), then all arrive in order', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const got: number[] = [];
+    running = await start({ limits: { messageRate: 1e6, maxPendingMessages: 8 }, onMessage: async (m) => void (await gate, got.push(m.seq)) });
+    const r = await rawReady(running.url);
+    const payload = 'p'.repeat(4096);
+    for (let i = 1; i <= 5000; i += 1) r.ws.send(`msg ${i}\n${payload}`);
+    // ~20 MB sent: more than the kernel's socket buffers hold, so a server that stopped reading
+    // leaves megabytes in the sender; one that buffered every frame would have drained it.
+    let before = -1;
+    await until(async () => {
+      const now = r.ws.bufferedAmount;
+      await new Promise((res) => setTimeout(res, 300));
+      return now === r.ws.bufferedAmount && now === (before = now) ? true : false;
+    }, 15000, 'the sender to stop draining');
+    expect(before).toBeGreaterThan(4 << 20);
+    expect(got).toEqual([]);
+    open();
+    await r.frame(/^ack 5000$/, 20000);
+    expect(got).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    r.ws.close();
+  }, 30000);
+
   it('a WebSocket that never says hello is closed 1008 after helloTimeout', async () => {
     running = await start({ limits: { helloTimeout: 200 } });
     const r = await raw(running.url);
