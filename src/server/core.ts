@@ -31,6 +31,7 @@ export interface ServerStats {
   events: number;
 }
 
+/** The state and rules every transport shares; one per `createServer` call. */
 export class Core {
   readonly limits: ResolvedLimits;
   readonly log: ReplayLog;

@@ -39,6 +39,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Body> {
   });
 }
 
+/** SSE, long-polling and POST on the server's path. */
 export class HttpTransport {
   constructor(private readonly core: Core) {}
 

@@ -165,9 +165,11 @@ export interface ServerOptions {
   uploads?: UploadStore;
 }
 
+/** Every limit, defaults filled in. */
 export type ResolvedLimits = Required<Limits>;
 
-export const DEFAULT_LIMITS: ResolvedLimits = {
+/** The default of every limit (see {@link Limits}; the README's bounds table lists them). */
+export const DEFAULT_LIMITS: Readonly<ResolvedLimits> = Object.freeze({
   maxMessageSize: 1 << 20,
   maxChunkSize: 1 << 24,
   messageRate: 100,
@@ -184,7 +186,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxUrlLength: 8192,
   maxHeaderValue: 8192,
   helloTimeout: 10000,
-};
+});
 
 /** The limits with defaults filled in; throws a TypeError for one that is not a positive number. */
 export function resolveLimits(limits: Limits = {}): ResolvedLimits {

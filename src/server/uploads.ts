@@ -53,6 +53,7 @@ function parseInfo(json: string): Info | null {
   return { size: size as number, name, type, metadata: metadata as Record<string, unknown> | null };
 }
 
+/** The uploads of every session of one server. */
 export class Uploads {
   constructor(private readonly core: Core) {}
 

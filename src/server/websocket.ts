@@ -23,7 +23,7 @@ function refuse(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-/** One accepted WebSocket as a link. */
+/** One accepted WebSocket as a link: frames out, with the outbound buffer bound and the heartbeat. */
 export class WsLink implements Link {
   readonly transport = 'websocket';
   session: Session | null = null;
@@ -84,6 +84,7 @@ export class WsLink implements Link {
   }
 }
 
+/** WebSocket upgrades on the server's path (`ws` in noServer mode). */
 export class WsTransport {
   private readonly wss: WebSocketServer;
 

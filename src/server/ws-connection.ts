@@ -11,6 +11,7 @@ import type { AuthRequest } from './options.js';
 import { Bucket } from './session.js';
 import type { WsLink } from './websocket.js';
 
+/** The inbound side of one accepted WebSocket, from `welcome` to close. */
 export class WsConnection {
   private readonly bucket: Bucket;
   private handshaking = true;
