@@ -127,18 +127,19 @@ export class Uploads {
     await file.finish();
     const sha256 = upload.hash.digest('hex');
     const { id, name, type, size, metadata } = upload;
-    let extra: unknown;
+    let done: string;
     try {
       const { user } = session.record;
-      extra = await this.core.options.onUpload!({ id, session: session.id, user, path: file.path, size, sha256, name, type, metadata });
+      const extra = await this.core.options.onUpload!({ id, session: session.id, user, path: file.path, size, sha256, name, type, metadata });
+      const result = { ...(extra && typeof extra === 'object' ? extra : {}), id, name, type, size, sha256, metadata };
+      done = `up.done ${id} ${JSON.stringify(result)}`; // throws for what JSON cannot carry
     } catch (e) {
       this.core.report(e, { where: 'upload', session: session.id });
       return (await this.fail(session, upload, 500, 'rejected'))[0]!;
     }
     await file.remove();
     upload.file = null;
-    const result = { ...(extra && typeof extra === 'object' ? extra : {}), id, name, type, size, sha256, metadata };
-    upload.done = `up.done ${id} ${JSON.stringify(result)}`;
+    upload.done = done;
     let finished = 0;
     for (const [key, u] of [...session.uploads].reverse()) if (u.done && ++finished > DONE_KEPT) session.uploads.delete(key);
     return upload.done;

@@ -77,6 +77,30 @@ describe.each(TRANSPORTS)('upload over %s', (transport) => {
 });
 
 describe('upload frames (raw WebSocket)', () => {
+  it('an onUpload that throws, or returns what JSON cannot carry, fails the upload with 500 and is reported', async () => {
+    const errors: string[] = [];
+    let calls = 0;
+    running = await start({
+      onError: (_e, ctx) => void errors.push(ctx.where),
+      onUpload: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('no room');
+        const circular: Record<string, unknown> = {};
+        circular.self = circular;
+        return circular;
+      },
+    });
+    const r = await rawReady(running.url);
+    for (const id of ['a', 'b']) {
+      r.ws.send(`up.open ${id}\n{"size":1}`);
+      r.ws.send(Buffer.from(`up.chunk ${id} 0 -\nx`));
+      await r.frame(new RegExp(`^up\\.error ${id} 500 `));
+    }
+    expect(errors).toEqual(['upload', 'upload']);
+    expect((await running.live.stats()).uploads).toBe(0);
+    r.ws.close();
+  });
+
   it('answers section 7: offsets, gaps, a bad CHECK (422), unknown ids (404), disabled uploads (403)', async () => {
     running = await start({ onUpload: () => {} });
     const r = await rawReady(running.url);
