@@ -62,10 +62,17 @@ export class Uploads {
     const [type, id = '', offset, check] = fields;
     return session.run(async () => {
       if (!ID.test(id)) return [errorFrame(id, 400, 'bad upload id')];
-      if (type === 'up.open') return this.open(session, id, payload);
-      if (type === 'up.chunk') return this.chunk(session, id, offset, check, bytes);
-      if (type === 'up.abort') return this.drop(session, id).then(() => []);
-      return [];
+      try {
+        if (type === 'up.open') return await this.open(session, id, payload);
+        if (type === 'up.chunk') return await this.chunk(session, id, offset, check, bytes);
+        if (type === 'up.abort') await this.drop(session, id);
+        return [];
+      } catch (e) {
+        // The upload store failed (disk full, I/O error): the upload fails for good.
+        this.core.report(e, { where: 'upload', session: session.id });
+        await this.drop(session, id).catch(() => {});
+        return [errorFrame(id, 500, 'storage failed')];
+      }
     });
   }
 

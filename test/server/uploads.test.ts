@@ -77,6 +77,32 @@ describe.each(TRANSPORTS)('upload over %s', (transport) => {
 });
 
 describe('upload frames (raw WebSocket)', () => {
+  it('a storage failure (create or write) fails the upload with 500 and is reported', async () => {
+    const errors: string[] = [];
+    let creates = 0;
+    running = await start({
+      onError: (_e, ctx) => void errors.push(ctx.where),
+      onUpload: () => {},
+      uploads: {
+        create: () => {
+          if ((creates += 1) === 1) throw new Error('disk full');
+          return { path: null, write: () => Promise.reject(new Error('EIO')), finish: () => {}, remove: () => {} };
+        },
+        close: () => {},
+      },
+    });
+    const r = await rawReady(running.url);
+    r.ws.send('up.open a\n{"size":1}');
+    await r.frame(/^up\.error a 500 /);
+    r.ws.send('up.open b\n{"size":1}');
+    await r.frame(/^up\.offset b 0$/);
+    r.ws.send(Buffer.from('up.chunk b 0 -\nx'));
+    await r.frame(/^up\.error b 500 /);
+    expect(errors).toEqual(['upload', 'upload']);
+    expect((await running.live.stats()).uploads).toBe(0);
+    r.ws.close();
+  });
+
   it('an onUpload that throws, or returns what JSON cannot carry, fails the upload with 500 and is reported', async () => {
     const errors: string[] = [];
     let calls = 0;
