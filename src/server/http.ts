@@ -49,8 +49,10 @@ export class HttpTransport {
     try {
       await this.route(req, res);
     } catch (e) {
+      // An engine failed (the log, the session store): 500, or the stream ends if it had begun.
       this.core.report(e, { where: 'internal' });
-      plain(req, res, 500, 'internal error');
+      if (res.headersSent) res.destroy();
+      else plain(req, res, 500, 'internal error');
     }
   }
 
@@ -94,9 +96,13 @@ export class HttpTransport {
     const welcome = (hb: number) => (resumed: boolean) =>
       `welcome ${JSON.stringify({ v: 1, session: session.id, ack: session.record.last, resumed, heartbeat: hb })}`;
     if (polling) {
+      // The first poll is answered at once with the welcome and the replay.
       const link = new PollLink(core);
-      link.poll(res);
-      return core.connect(session, link, lastEventId, welcome(limits.pollTimeout));
+      await core.connect(session, link, lastEventId, welcome(limits.pollTimeout)).catch((e: unknown) => {
+        link.gone();
+        throw e;
+      });
+      return gone ? link.gone() : link.poll(res);
     }
     res.writeHead(200, STREAM_HEADERS);
     res.flushHeaders();

@@ -94,7 +94,7 @@ export class WsConnection {
     const { fields, payload } = parseFrame(text);
     const [type, arg] = fields;
     if (type === 'hello') {
-      if (!this.started) (this.started = true), this.enqueue(() => this.hello(text.slice(6)));
+      if (!this.started) (this.started = true), this.enqueue(() => this.hello(text.slice(6)).catch((e: unknown) => this.failed(e)));
     } else if (type === 'ping') {
       if (/^\d{1,16}$/.test(arg ?? '')) link.frame(`pong ${arg}`);
     } else if (type === 'msg') this.deliver(seqOf(arg), payload, false);
@@ -130,6 +130,12 @@ export class WsConnection {
           : await core.uploads.frame(session, fields, payload, bytes);
       for (const f of frames) this.link.frame(f);
     });
+  }
+
+  /** An engine failed during the handshake: reported, and the socket closed with 1011 (the client retries). */
+  private failed(e: unknown): void {
+    this.core.report(e, { where: 'internal' });
+    this.link.close(1011, 'server error');
   }
 
   /** `hello {json}`: authenticate, open or resume the session, answer `ready`, replay. */

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chunkCheck } from '../../src/server/frames.js';
 import { MemoryLog, MemorySessions } from '../../src/server/index.js';
-import { rawReady, start, until, type Running } from './helpers.js';
+import { raw, rawReady, start, until, type Running } from './helpers.js';
 
 const ALL = { streams: new Set(['a', 'b']), session: 's1' };
 
@@ -137,5 +137,30 @@ describe('streams and sessions', () => {
     expect(await res.text()).toMatch(/event: heartline\ndata: close 1001 server%20closing\n\n$/);
     expect(await running.live.stats()).toMatchObject({ connections: { websocket: 0, sse: 0, longpoll: 0 }, sessions: 0, timers: 0 });
     await expect(running.live.publish('default', 'x')).rejects.toThrow(/closed/);
+  });
+
+  it('an engine that fails: 1011 over WebSocket, 500 over HTTP, reported, the server goes on', async () => {
+    const errors: string[] = [];
+    const log = new MemoryLog();
+    let broken = true;
+    const since = log.since.bind(log);
+    log.since = (...args) => {
+      if (broken) throw new Error('log down');
+      return since(...args);
+    };
+    running = await start({ log, onError: (_e, ctx) => void errors.push(ctx.where) });
+    const r = await raw(running.url);
+    await r.frame(/^welcome /);
+    r.ws.send('hello {"v":1}');
+    expect(await r.closed).toBe(1011);
+    const poll = await fetch(`${running.url}?heartline=1&poll=1&open=1`);
+    expect(poll.status).toBe(500);
+    const sse = await fetch(`${running.url}?heartline=1`, { headers: { Accept: 'text/event-stream' } });
+    await expect(sse.text()).rejects.toThrow();
+    expect(errors).toEqual(['internal', 'internal', 'internal']);
+    await until(async () => (await running!.live.stats()).connections.longpoll === 0, 5000, 'no long-poll link left');
+    broken = false;
+    const ok = await rawReady(running.url);
+    ok.ws.close();
   });
 });
