@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { LogEvent, ReplayLog, SessionStore, UploadStore } from './engine.js';
 import { FileUploads } from './files.js';
 import { MemoryLog, MemorySessions } from './memory.js';
-import { Refused, resolveLimits, type AuthRequest, type ResolvedLimits, type ServerOptions, type Transport } from './options.js';
+import { Refused, validateOptions, type AuthRequest, type ResolvedLimits, type ServerOptions, type Transport } from './options.js';
 import { Session, type Link } from './session.js';
 import { Uploads } from './uploads.js';
 
@@ -48,13 +48,12 @@ export class Core {
   private publishing: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: ServerOptions) {
-    this.limits = resolveLimits(options.limits);
+    this.limits = validateOptions(options);
     const { maxEvents, maxEventAge, sessionTtl } = this.limits;
     this.log = options.log ?? new MemoryLog({ maxEvents, maxAge: maxEventAge });
     this.store = options.sessions ?? new MemorySessions();
     this.files = options.uploads ?? new FileUploads();
     this.heartbeat = options.heartbeat ?? 25000;
-    if (!(this.heartbeat >= 10)) throw new TypeError('heartline/server: heartbeat must be at least 10 ms');
     this.uploads = new Uploads(this);
     this.every(this.heartbeat, () => {
       const now = Date.now();

@@ -84,9 +84,8 @@ const pathOf = (url: string | undefined): string => {
  * @throws TypeError for an invalid option
  */
 export function createServer(options: ServerOptions = {}): HeartlineServer {
-  const path = options.path ?? '/live';
-  if (!path.startsWith('/')) throw new TypeError('heartline/server: path must start with /');
   const core = new Core(options);
+  const path = options.path ?? '/live';
   const http = new HttpTransport(core);
   const ws = new WsTransport(core);
   const event = (o?: EventOptions): string | null => (o?.event === undefined || o.event === 'message' ? null : o.event);

@@ -194,8 +194,25 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
   for (const [key, value] of Object.entries(limits) as [keyof Limits, unknown][]) {
     if (!(key in DEFAULT_LIMITS)) throw new TypeError(`heartline/server: unknown limit ${key}`);
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`heartline/server: limits.${key} must be a positive number`);
+    if (typeof value !== 'number' || !(value > 0) || value > Number.MAX_SAFE_INTEGER) throw new TypeError(`heartline/server: limits.${key} must be a positive number`);
     out[key] = value;
   }
   return out;
+}
+
+const HOOKS = ['authenticate', 'streams', 'onMessage', 'onUpload', 'onError'] as const;
+
+/** Throws a TypeError naming the first invalid option (hooks, origins, heartbeat, path, limits). */
+export function validateOptions(o: ServerOptions): ResolvedLimits {
+  const fail = (what: string): never => {
+    throw new TypeError(`heartline/server: ${what}`);
+  };
+  if (o === null || typeof o !== 'object') fail('options must be an object');
+  for (const hook of HOOKS) if (o[hook] !== undefined && typeof o[hook] !== 'function') fail(`${hook} must be a function`);
+  const { origins, heartbeat, path } = o;
+  const list = Array.isArray(origins) && origins.every((x) => typeof x === 'string');
+  if (origins !== undefined && origins !== '*' && typeof origins !== 'function' && !list) fail("origins must be a list of origins, '*' or a function");
+  if (heartbeat !== undefined && !(typeof heartbeat === 'number' && heartbeat >= 10 && heartbeat <= 2 ** 31 - 1)) fail('heartbeat must be a number of ms, at least 10');
+  if (path !== undefined && !(typeof path === 'string' && /^\/[^?#\s]*$/.test(path))) fail('path must start with / and have no query');
+  return resolveLimits(o.limits);
 }

@@ -3,7 +3,7 @@
 // against a real server.
 import { afterEach, describe, expect, it } from 'vitest';
 import { chunkCheck } from '../../src/server/frames.js';
-import { MemoryLog, MemorySessions } from '../../src/server/index.js';
+import { createServer, MemoryLog, MemorySessions, type ServerOptions } from '../../src/server/index.js';
 import { raw, rawReady, start, until, type Running } from './helpers.js';
 
 const ALL = { streams: new Set(['a', 'b']), session: 's1' };
@@ -40,6 +40,26 @@ describe('MemoryLog', () => {
     expect(log.since(`${log.epoch}-1`, ALL, Infinity)).toEqual({ resumed: true, events: [] }); // nothing lost
     expect(new MemoryLog().epoch).not.toBe(new MemoryLog().epoch);
     expect(log.epoch).toMatch(/^[A-Za-z0-9_]+$/);
+  });
+});
+
+describe('createServer options', () => {
+  it('throws a TypeError naming the invalid option', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ onMessage: 'x' }, /onMessage must be a function/],
+      [{ authenticate: 1 }, /authenticate must be a function/],
+      [{ origins: 'https://a.example' }, /origins must be/],
+      [{ origins: [1] }, /origins must be/],
+      [{ heartbeat: 5 }, /heartbeat must be/],
+      [{ heartbeat: '100' }, /heartbeat must be/],
+      [{ path: 'live' }, /path must start/],
+      [{ path: '/live?x=1' }, /path must start/],
+      [{ limits: { maxSessions: 0 } }, /limits.maxSessions must be a positive number/],
+      [{ limits: { maxSessions: Infinity } }, /limits.maxSessions must be a positive number/],
+      [{ limits: { maxSesions: 5 } }, /unknown limit maxSesions/],
+    ];
+    for (const [options, message] of bad) expect(() => createServer(options as ServerOptions)).toThrow(message);
+    expect(() => createServer(null as unknown as ServerOptions)).toThrow(TypeError);
   });
 });
 
