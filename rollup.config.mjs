@@ -79,6 +79,17 @@ export default [
     output: { file: `dist/${name}.mjs`, format: 'es', sourcemap: true },
     plugins: [coreExternal, ts(false), typesEntry(`${name}.d.ts`, `${name}/index.js`)],
   })),
+  // `heartline/server` (Node >= 20): its own build and tsconfig (Node types, no DOM), so no
+  // browser entry can import it; `ws` (an optional peer dependency) and node: modules stay imports.
+  {
+    input: 'src/server/index.ts',
+    external: [/^node:/, 'ws'],
+    output: { file: 'dist/server.mjs', format: 'es', sourcemap: true },
+    plugins: [
+      typescript({ tsconfig: './tsconfig.server.json', declaration: true, declarationDir: 'dist/types', outDir: 'dist', rootDir: 'src' }),
+      typesEntry('server.d.ts', 'server/index.js'),
+    ],
+  },
   {
     input: 'e2e/react-app/main.tsx',
     output: { file: 'e2e/pages/react-app.js', format: 'es', sourcemap: true },

@@ -1,7 +1,7 @@
 // The package as npm would publish it, checked by tools rather than by eye. Packs into a temp
 // directory (npm pack), then fails on any finding of:
 // - publint (every level, suggestions included) on the tarball;
-// - @arethetypeswrong/cli on the tarball, every entry point ('.', './ws', './react', './vue') in the
+// - @arethetypeswrong/cli on the tarball, every entry point ('.', './ws', './react', './vue', './server') in the
 //   node16 (from ESM and from CJS) and bundler resolution modes. Two things are deliberately
 //   not checked, because heartline is ESM-only by design (no CommonJS build, hence no dual-package
 //   hazard):
@@ -13,7 +13,9 @@
 //     `module: nodenext`; attw 0.18 predates that and reports it. Everything else attw knows about
 //     (missing types, masquerading formats, wrong default exports…) is still checked in that mode.
 // - and that each adapter imports the core as `./heartline.mjs` (one copy of the core per app),
-//   plus only its framework.
+//   plus only its framework;
+// - that `heartline/server` (dist/server.mjs) imports only `node:` modules and `ws` (its optional
+//   peer dependency), and that no browser entry imports it or `ws`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +28,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADAPTERS = { 'dist/react.mjs': 'react', 'dist/vue.mjs': 'vue' };
 
 const problems = [];
-for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', 'dist/heartline.iife.min.js', ...Object.keys(ADAPTERS)]) {
+for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', 'dist/heartline.iife.min.js', 'dist/server.mjs', ...Object.keys(ADAPTERS)]) {
   if (!existsSync(join(ROOT, file))) problems.push(`${file} is missing: run npm run build first`);
 }
 if (problems.length) {
@@ -72,6 +74,15 @@ try {
     if (!specifiers.includes('./heartline.mjs') || unexpected.length) {
       problems.push(`${file} must import only '${framework}' and './heartline.mjs', imports ${JSON.stringify(specifiers)}`);
     }
+  }
+  const importsOf = (file) =>
+    [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]);
+  if (!files.has('dist/server.mjs') || !files.has('dist/server.d.ts')) problems.push('dist/server.mjs or its types are not in the package');
+  const serverImports = importsOf('dist/server.mjs').filter((s) => !s.startsWith('node:') && s !== 'ws');
+  if (serverImports.length) problems.push(`dist/server.mjs may import only node: modules and ws, imports ${JSON.stringify(serverImports)}`);
+  for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', ...Object.keys(ADAPTERS)]) {
+    const bad = importsOf(file).filter((s) => s === 'ws' || s.startsWith('node:') || /server/.test(s));
+    if (bad.length) problems.push(`${file} (a browser entry) imports ${JSON.stringify(bad)}`);
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
