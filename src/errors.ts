@@ -13,7 +13,7 @@ export type ErrorCode =
   | 'malformed' // the server sent something that could not be decoded
   | 'auth' // the auth() hook failed or the server rejected the credentials
   | 'connect' // a connection attempt failed, or the server told us to stop
-  | 'sse-limit' // an SSE line or event exceeded its size cap
+  | 'sse-limit' // an SSE line or event exceeded its size cap, or an HTTP answer its byte cap
   | 'gap' // the server could not resume from the last event id: events after it may have been missed
   | 'upload'; // an upload failed: see UploadError.reason
 

@@ -11,9 +11,17 @@ export const withParams = (ctx: Context, extra: Record<string, string>, base = c
   const p = u.searchParams;
   if (ctx.o.protocol !== 'plain') p.set('heartline', '1');
   if (ctx.session) p.set('session', ctx.session);
-  for (const k in extra) if (extra[k]) p.set(k, extra[k]!);
+  for (const k in extra) if (extra[k] && extra[k]!.length <= MAX_ID) p.set(k, extra[k]!);
   return u.href;
 };
+
+/**
+ * The longest last event id sent to a server (UTF-8 bytes in the header, characters in the query):
+ * a server that names a huge id would otherwise get it back in every request, and answer 431 or 414
+ * for ever. A longer id is not sent: the server cannot resume, says `resumed: false`, and the app
+ * gets a `gap` error.
+ */
+const MAX_ID = 1024;
 
 /**
  * A last event id as a header value: its UTF-8 bytes, one character each, as WHATWG EventSource
@@ -23,7 +31,7 @@ export const withParams = (ctx: Context, extra: Record<string, string>, base = c
 const bytes = (s: string): string => {
   try {
     s = unescape(encodeURIComponent(s));
-    return /[\0\r\n]/.test(s) ? '' : s;
+    return /[\0\r\n]/.test(s) || s.length > MAX_ID ? '' : s;
   } catch {
     return '';
   }

@@ -52,6 +52,21 @@ describe('event ids beyond latin1 (5€)', () => {
       expect(gets(server)[before]!.headers['last-event-id']).toBe(undefined);
     }
   });
+
+  it('an id over 1,024 bytes is not sent back (header or query), so a server cannot make every request fail with 431', async () => {
+    const huge = 'x'.repeat(5000);
+    server = await hostile((_, res, h) => {
+      const n = gets(h).length;
+      res.writeHead(200, SSE).end(n === 1 ? `id: ${huge}\ndata: a\n\n` : ':\n');
+    });
+    const { c, log } = client(server.url, { protocol: 'plain', pollInterval: 50 });
+    await until(() => gets(server!).length >= 3, 'three polls', 3000);
+    c.close();
+    const [, second] = gets(server);
+    expect([second!.url.searchParams.get('lastEventId'), second!.headers['last-event-id']]).toEqual([null, undefined]);
+    expect(c.lastEventId).toBe(huge);
+    expect(of(log, 'error')).toEqual([]);
+  });
 });
 
 describe('an id-only block commits the last event id', () => {
