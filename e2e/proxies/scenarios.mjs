@@ -3,24 +3,17 @@
 // every check that failed is listed, and the figures are kept either way (they are the numbers the
 // closing note reports).
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The same lost/duplicated/reordered count as the in-page protocol scenarios (a browser module with no
+// globals at import, so Node can load it too).
+import { audit as count } from '../pages/scenarios/protocol.js';
 
-/** Counts what a received sequence lacks, repeats and puts out of order against 1..total. */
-export function audit(values, total) {
-  const seen = new Set();
-  let duplicated = 0;
-  let reordered = 0;
-  let prev = 0;
-  for (const v of values) {
-    if (seen.has(v)) duplicated += 1;
-    else if (v < prev) reordered += 1;
-    seen.add(v);
-    prev = Math.max(prev, v);
-  }
-  let lost = 0;
-  for (let i = 1; i <= total; i += 1) if (!seen.has(i)) lost += 1;
+/** Lost, duplicated and reordered against 1..total. */
+export const audit = (values, total) => {
+  const { lost, duplicated, reordered } = count(values, total);
   return { lost, duplicated, reordered };
-}
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The test's handle on the page, the fixture server (directly, not through the proxy) and its key. */
 export function harness({ page, server, proxy, key }) {
