@@ -4,7 +4,7 @@
 //
 //   node bench/run.mjs            full run (about 8-10 minutes on 2 cores)
 //   node bench/run.mjs --quick    the same scenarios, fewer and smaller rounds (< 2 minutes)
-//   --readme   also rewrite the generated part of README.md's "## Benchmarks" from this run
+//   --readme   also rewrite the generated results section of bench/README.md from this run
 //   development (a partial run writes bench/results/dev.* instead of latest.*):
 //   --only=storm,instrumentation,throughput,reconnect,blackhole,idle,upload   --scenarios=ws-recv-small,…
 //   --contestants=raw-ws,heartline   --rounds=N   --sweep (the upload defaults sweep in a quick or partial run)
@@ -646,8 +646,8 @@ async function main() {
   writeFileSync(join(outDir, `${OUT}.md`), md);
   log(`wrote bench/results/${OUT}.json, ${OUT}.md${results.storm ? `, ${PARTIAL ? 'dev-storm' : 'storm'}.svg` : ''} (${results.wallSeconds} s)`);
   if (argv.includes('--readme') && !PARTIAL) {
-    updateReadme(join(root, 'README.md'), results);
-    log('updated the Benchmarks section of README.md');
+    updateReadme(join(root, 'bench/README.md'), results);
+    log('updated the results section of bench/README.md');
   }
   console.log(`\n${md}`);
 }
