@@ -34,7 +34,8 @@ export function snippet(integrity = sri(), v = version()) {
   crossorigin="anonymous"
 ></script>
 <script>
-  var conn = Heartline.connect(${APP_URL}, { json: true });
+  // protocol: 'plain' for a plain WebSocket server; leave it out for heartline/server
+  var conn = Heartline.connect(${APP_URL}, { json: true, protocol: 'plain' });
   conn.on('message', function (data) { console.log('got', data); });
   conn.send({ hello: 'world' });
 </script>
