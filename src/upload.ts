@@ -13,7 +13,7 @@ export interface UploadOptions {
   type?: string;
   /** Any JSON value, handed to the server with the upload. */
   metadata?: unknown;
-  /** Bytes per chunk. @default 1048576 (see README, "Uploads": chosen by benchmark) */
+  /** Bytes per chunk. @default 1048576 (see docs/GUIDE.md, "Uploads": chosen by benchmark) */
   chunkSize?: number;
   /**
    * WebSocket: no chunk is handed over while `bufferedAmount` is above this many bytes, nor above
@@ -31,7 +31,7 @@ export interface UploadOptions {
    * ms without any acknowledgement (`up.offset` or `up.ack`), counted from the call whether the
    * connection is open or not, after which the upload fails ('stalled'): an upload on a connection
    * that never opens, or is down longer than this, fails. It also fails ('stalled') when the server
-   * names an offset it had already acknowledged more than {@link REPEATS} times in a row (a server
+   * names an offset it had already acknowledged more than 8 times in a row (a server
    * that answers every chunk with `up.offset ID 0` would otherwise keep it going for ever).
    * @default 30000
    */
