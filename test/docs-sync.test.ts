@@ -33,7 +33,7 @@ function tsdocDefaults(): Map<string, string> {
     if (!(name! in prefix)) continue;
     for (const [, value, key] of body!.matchAll(/@default ([^\n*]+?)\s*\*\/\s*\n\s*(\w+)\?:/g)) {
       // literals only: numbers, Infinity, booleans, quoted strings (not prose such as "globalThis.fetch")
-      if (/^(-?\d+|Infinity|true|false|'[^']*')$/.test(value!)) out.set(prefix[name!] + key, value!);
+      if (/^(-?\d+|Infinity|true|false|'[^']*')$/.test(value!)) out.set(`${prefix[name!]}${key!}`, value!);
     }
   }
   return out;
