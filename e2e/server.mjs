@@ -4,7 +4,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { Conn } from './server/conn.mjs';
-import { handleControl } from './server/control.mjs';
+import { blockedUpgrade, bufferingProxy, handleControl } from './server/control.mjs';
 import { heartline } from './server/protocol.mjs';
 import { handleHeartlineHttp } from './server/protocol-http.mjs';
 import { scenarios } from './server/scenarios.mjs';
@@ -73,6 +73,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     const url = new URL(req.url ?? '/', 'http://fixture');
     try {
       if (await handleControl(req, res, url, api)) return;
+      bufferingProxy(req, res, url, registry);
       if (await handleHeartlineHttp(req, res, url, registry)) return;
       if (url.pathname.startsWith('/ws/')) {
         res.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('426 Upgrade Required\n');
@@ -100,7 +101,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     const params = url.searchParams;
     const state = registry.get(params.get('key') ?? '');
     state.upgrades += 1;
-    const refusal = state.takeRefusal() ?? scenario.refuse?.(params, state);
+    const refusal = state.takeRefusal() ?? blockedUpgrade(state) ?? scenario.refuse?.(params, state);
     if (refusal) {
       state.refused += 1;
       state.changed();

@@ -65,6 +65,16 @@ const ACTIONS = {
   accept(state) {
     state.refusal = null;
   },
+  /** A network that refuses WebSocket upgrades (403) for this key, `on=0` lifts it: see blockedUpgrade. */
+  'block-ws'(state, params) {
+    state.blockWebSocket = params.get('on') !== '0';
+    return { ok: true, blockWebSocket: state.blockWebSocket };
+  },
+  /** A proxy that buffers this key's SSE responses, `on=0` lifts it: see bufferingProxy. */
+  buffering(state, params) {
+    state.bufferingProxy = params.get('on') !== '0';
+    return { ok: true, bufferingProxy: state.bufferingProxy };
+  },
   resume(state) {
     for (const conn of state.conns) conn.resumeReading();
   },
@@ -118,4 +128,44 @@ export async function handleControl(req, res, url, server) {
     await reply(res, 404, { error: `unknown control action ${action}` });
   }
   return true;
+}
+
+/** The refusal of every WebSocket upgrade while the `block-ws` action is on for the key (a firewall). */
+export const blockedUpgrade = (state) => (state.blockWebSocket ? { status: 403, headers: {} } : null);
+
+const PROXY_BUFFER = 64 * 1024;
+
+/**
+ * While the `buffering` action is on for the key, an SSE response on `/hl/` is held back as a
+ * buffering proxy holds it (nginx with `proxy_buffering on`): nothing is sent, headers included,
+ * until 64 KiB have been written or the response ends. Long-polls and POSTs pass, so a client can
+ * fall back to long-polling. Call before the route's handler writes anything.
+ */
+export function bufferingProxy(req, res, url, registry) {
+  if (req.method !== 'GET' || !/^\/hl\/[^/]+$/.test(url.pathname) || url.searchParams.has('poll')) return;
+  if (!/text\/event-stream/.test(req.headers.accept ?? '')) return;
+  if (!registry.get(url.searchParams.get('key') ?? '').bufferingProxy) return;
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  let held = [];
+  let size = 0;
+  const release = () => {
+    if (size) write(Buffer.concat(held));
+    held = [];
+    size = 0;
+  };
+  res.flushHeaders = () => {}; // the proxy holds the headers too
+  res.write = (chunk, encoding, done) => {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8');
+    held.push(bytes);
+    size += bytes.length;
+    if (size >= PROXY_BUFFER) release();
+    (typeof encoding === 'function' ? encoding : done)?.();
+    return true;
+  };
+  res.end = (chunk, encoding, done) => {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') res.write(chunk, typeof encoding === 'string' ? encoding : undefined);
+    release();
+    return end([chunk, encoding, done].find((f) => typeof f === 'function'));
+  };
 }
