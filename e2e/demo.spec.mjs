@@ -249,3 +249,158 @@ test('demo: upload 5 MiB, Drop mid-upload, it resumes and the server has the sam
 
   expect(pageErrors).toEqual([]);
 });
+
+/**
+ * A screenshot of the whole page as it is now (attached to the report), and the elements a user
+ * needs in it: each visible, not collapsed, and inside the window's width. Not a pixel diff.
+ */
+async function shot(page, testInfo, name, needed) {
+  const path = testInfo.outputPath(`demo-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach(`demo-${name}`, { path, contentType: 'image/png' });
+  const width = page.viewportSize()?.width ?? Infinity;
+  for (const selector of needed) {
+    const el = page.locator(selector).first();
+    await expect(el, `${name}: ${selector} visible`).toBeVisible();
+    const box = await el.boundingBox();
+    expect(box && box.width > 0 && box.height > 0 && box.x >= 0 && box.x + box.width <= width + 0.5, `${name}: ${selector} at ${JSON.stringify(box)}`).toBe(true);
+  }
+}
+
+/** Rows of the timeline that do not name a transport (should be none). */
+const rowsWithoutTransport = (page) =>
+  page.locator('#timeline > li').evaluateAll((rows) => rows.filter((r) => !r.dataset.transport).map((r) => r.textContent));
+
+/** Transports named by the timeline rows added since `since` rows existed (newest first), by kind. */
+const newRows = (page, since) =>
+  page.locator('#timeline > li').evaluateAll(
+    (rows, n) => rows.slice(0, rows.length - n).map((r) => `${r.dataset.kind}:${r.dataset.transport}`),
+    since,
+  );
+
+test('demo: fallback made visible (transport selector, Block WebSocket, Buffering proxy) and the layout of each state', async ({ page, server }, testInfo) => {
+  test.setTimeout(150_000);
+  const pageErrors = watchPage(page);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(demoUrl(server, testInfo));
+  const state = page.locator('#state');
+  const transport = page.locator('#transport');
+  const timeline = page.locator('#timeline');
+  const count = () => timeline.locator('> li').count();
+  const facts = page.locator('.facts');
+  /** the facts' box relative to the status card (page scrolling moves both) */
+  const factsBox = () => facts.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const card = el.closest('.status').getBoundingClientRect();
+    return { x: r.x - card.x, y: r.y - card.y, width: r.width };
+  });
+
+  await openedAtLeast(page, 1);
+  await expect(transport).toHaveText('websocket');
+  await expect(page.locator('#rtt-last')).toHaveText(/^\d+ ms$/, { timeout: HEARTBEAT_DEAD + 3000 });
+  const openFacts = await factsBox();
+
+  await test.step('open over WebSocket: every control and fact visible, the file input wide enough for its label', async () => {
+    await shot(page, testInfo, 'open-websocket', ['#state', '.facts', '#transport', '#rtt-last', '#transports', '#btn-block-ws', '#btn-buffering', '#btn-drop', '#upload-file', '#btn-upload', '#timeline', '#message']);
+    // "Choose file" + "No file chosen" (or the engine's words) need about 200 px; it used to get 90
+    expect((await page.locator('#upload-file').boundingBox()).width).toBeGreaterThanOrEqual(200);
+    expect(await rowsWithoutTransport(page)).toEqual([]);
+  });
+
+  await test.step('Block WebSocket + Drop: the refused upgrade is a websocket row, then open via SSE at once', async () => {
+    await page.click('#btn-block-ws');
+    await expect(page.locator('#btn-block-ws')).toHaveAttribute('aria-pressed', 'true');
+    await expect(timeline.locator('[data-kind=you][data-action=block-ws] .detail')).toContainText('HTTP 200');
+    const before = await count();
+    await page.click('#btn-drop');
+    await expect(transport).toHaveText('sse', { timeout: 10_000 });
+    await expect(timeline.locator('[data-kind=open]').first()).toHaveAttribute('data-transport', 'sse');
+    const rows = await newRows(page, before);
+    testInfo.annotations.push({ type: 'rows after Block WebSocket + Drop', description: rows.join(' ') });
+    expect(rows.some((r) => /^(close|error|state|reconnecting):websocket$/.test(r)), rows.join(' ')).toBe(true);
+    expect(await rowsWithoutTransport(page)).toEqual([]);
+    await expect(state).toHaveText('open');
+    await shot(page, testInfo, 'open-sse', ['#state', '.facts', '#transport', '#btn-block-ws[aria-pressed=true]', '#timeline']);
+  });
+
+  await test.step('Buffering proxy + Drop: the SSE attempt stays silent, then open via long-polling', async () => {
+    await page.click('#btn-buffering');
+    await expect(page.locator('#btn-buffering')).toHaveAttribute('aria-pressed', 'true');
+    const before = await count();
+    await page.click('#btn-drop');
+    await expect(transport).toHaveText('longpoll', { timeout: 15_000 });
+    await expect(timeline.locator('[data-kind=open]').first()).toHaveAttribute('data-transport', 'longpoll');
+    const rows = await newRows(page, before);
+    testInfo.annotations.push({ type: 'rows after Buffering proxy + Drop', description: rows.join(' ') });
+    expect(rows.some((r) => /^(close|error|state|reconnecting):sse$/.test(r)), rows.join(' ')).toBe(true);
+    expect(await rowsWithoutTransport(page)).toEqual([]);
+    await shot(page, testInfo, 'open-longpoll', ['#state', '.facts', '#transport', '#btn-buffering[aria-pressed=true]', '#timeline']);
+  });
+
+  await test.step('reconnecting: the wider badge moves no fact, the RTT is hidden, card and timeline give one reason', async () => {
+    await page.click('#btn-refuse');
+    await expect(page.locator('#btn-refuse')).toHaveAttribute('aria-pressed', 'true');
+    const text = `queued ${Date.now()}`;
+    await page.click('#btn-drop');
+    await expect(state).toHaveText('reconnecting', { timeout: 5000 });
+    await page.fill('#message', text);
+    await page.click('#btn-send');
+    await expect(page.locator('#sent li').filter({ hasText: text })).toHaveAttribute('data-status', 'queued');
+    expect(await factsBox()).toEqual(openFacts);
+    await expect(page.locator('#rtt-last')).toHaveText('—');
+    await expect(page.locator('#rtt-stats')).toHaveText('not connected');
+    await expect(page.locator('#rtt-list')).toBeHidden();
+    // the status card's reason is the text of the newest state/reconnecting row, read at one instant
+    await expect
+      .poll(() => page.evaluate(() => {
+        const row = document.querySelector('#timeline > li:is([data-kind=state], [data-kind=reconnecting])');
+        return { card: document.getElementById('state-reason').textContent, row: row?.querySelector('.detail')?.textContent };
+      }))
+      .toEqual(expect.objectContaining({ card: expect.stringMatching(/\S/) }));
+    const { card, row } = await page.evaluate(() => {
+      const r = document.querySelector('#timeline > li:is([data-kind=state], [data-kind=reconnecting])');
+      return { card: document.getElementById('state-reason').textContent, row: r?.querySelector('.detail')?.textContent };
+    });
+    expect(card).toBe(row);
+    await shot(page, testInfo, 'reconnecting', ['#state', '.facts', '#countdown', '#state-reason', '#btn-refuse[aria-pressed=true]', '#sent li']);
+
+    // lift every fault: the queued message goes out, is acknowledged and echoed, and says so
+    await page.click('#btn-refuse');
+    await page.click('#btn-buffering');
+    await page.click('#btn-block-ws');
+    await expect(page.locator('[aria-pressed=true]')).toHaveCount(0);
+    await expect(state).toHaveText('open', { timeout: MAX_DELAY + 5000 });
+    const sent = page.locator('#sent li').filter({ hasText: text });
+    await expect(sent).toHaveAttribute('data-status', 'echoed', { timeout: 5000 });
+    await expect(sent).toHaveAttribute('data-acked', 'true');
+    await expect(sent.locator('.chip')).toHaveText('queued → acked → echoed');
+  });
+
+  await test.step('the transport selector: long-polling only, SSE only, then the default order', async () => {
+    for (const [pick, expected] of [['longpoll', 'longpoll'], ['sse', 'sse'], ['auto', 'websocket']]) {
+      const before = await count();
+      await page.selectOption('#transports', pick);
+      // auto: the page session remembers the fallback that worked (sessionStorage), so the new
+      // connection may open on it and move back to WebSocket in the background (upgradeAfter, 10 s)
+      const wait = pick === 'auto' ? 25_000 : 10_000;
+      await expect(timeline.locator('[data-kind=open]').first()).toHaveAttribute('data-transport', expected, { timeout: wait });
+      await expect(transport).toHaveText(expected);
+      await expect(page.locator('#settings-transports')).toHaveText(pick === 'auto' ? 'websocket → sse → longpoll' : pick);
+      const rows = await newRows(page, before);
+      // the new connection's rows (from its connect() on; the old one's close rows name the old transport)
+      const mine = rows.slice(0, rows.findIndex((r) => r.startsWith('connect:')) + 1);
+      expect(mine.length, rows.join(' ')).toBeGreaterThan(1);
+      if (pick !== 'auto') expect(mine.filter((r) => !r.endsWith(`:${expected}`)), rows.join(' ')).toEqual([]);
+      await shot(page, testInfo, `picked-${pick}`, ['#state', '.facts', '#transports', '#timeline']);
+    }
+    expect(await rowsWithoutTransport(page)).toEqual([]);
+  });
+
+  await test.step('a phone-sized window: the same elements, the file input still wide enough', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, testInfo, 'narrow', ['#state', '.facts', '#btn-block-ws', '#upload-file']);
+    expect((await page.locator('#upload-file').boundingBox()).width).toBeGreaterThanOrEqual(200);
+  });
+
+  expect(pageErrors).toEqual([]);
+});

@@ -68,6 +68,8 @@ export const catalog = [
   { name: 'upload-websocket', builds: BOTH, timeout: 90000 },
   { name: 'upload-sse', builds: ESM, timeout: 40000 },
   { name: 'upload-longpoll', builds: ESM, timeout: 40000 },
+  // The live demo in an iframe: Block WebSocket, Buffering proxy, the timeline's transports, layout (scenarios/demo.js).
+  { name: 'demo-fallback', builds: ESM, timeout: 45000 },
   // Hundreds of random faults in one run (~42 s of faults + at most 14 s to drain).
   ...PROTOCOL_TRANSPORTS.map((t) => ({ name: `proto-chaos-${t}`, builds: ESM, timeout: 70000 })),
 ];

@@ -2,8 +2,9 @@
 //
 // Works under a strict CSP with Trusted Types (`?csp=1`): no inline code, no innerHTML; every node
 // is built with createElement/textContent. Hooks for e2e/demo.spec.mjs are plain ids and data-*
-// attributes (timeline entries carry data-kind, data-state, data-reason, data-code; upload entries
-// data-phase; the upload panel #upload-text and #upload-result carry data-status).
+// attributes (timeline entries carry data-kind, data-transport, data-state, data-reason, data-code;
+// upload entries data-phase; the upload panel #upload-text and #upload-result carry data-status;
+// sent messages data-status and data-acked).
 //
 // The connection goes to the fixture server's heartline protocol route `/hl/demo` (e2e/SERVER.md):
 // an http(s) URL, so heartline tries WebSocket, then SSE, then long-polling. The route echoes every
@@ -13,11 +14,38 @@ import { UploadError, connect } from '/dist/heartline.mjs';
 const params = new URLSearchParams(location.search);
 const KEY = params.get('key') || 'demo';
 const SERVER_URL = `${location.protocol}//${location.host}/hl/demo?key=${encodeURIComponent(KEY)}`;
-const OPTIONS = {
+const ALL = ['websocket', 'sse', 'longpoll'];
+/** `?transports=sse` (or the selector) restricts the connection to one transport. */
+let picked = ALL.includes(params.get('transports') ?? '') ? params.get('transports') : 'auto';
+const transports = () => (picked === 'auto' ? ALL : [picked]);
+
+// The transport heartline is trying, seen through the constructors it is given (options.WebSocket,
+// options.fetch): the SDK names the transport of an open connection, and this names the one a
+// failed attempt was on. Side sockets opened while connected (the background WebSocket check) and
+// the polls of an open long-poll connection do not count.
+let attempted = '';
+const trying = (t) => {
+  if (!conn || conn.state !== 'open') attempted = t;
+};
+class TrackedWebSocket extends WebSocket {
+  constructor(url, protocols) {
+    super(url, protocols);
+    trying('websocket');
+  }
+}
+const trackedFetch = (input, init = {}) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if ((init.method ?? 'GET') === 'GET' && url.includes('/hl/')) trying(/[?&]poll=1\b/.test(url) ? 'longpoll' : 'sse');
+  return fetch(input, init);
+};
+const options = () => ({
   heartbeat: { interval: 2000, timeout: 2000 },
   reconnect: { initialDelay: 500, maxDelay: 8000 },
   upgradeAfter: 10000, // on a fallback transport, check WebSocket again after 10 s
-};
+  transports: transports(),
+  WebSocket: TrackedWebSocket,
+  fetch: trackedFetch,
+});
 /** HTTP status of the "Refuse new" fault: 500 is retried (403 would mean "bad credentials", 503 "later"). */
 const REFUSE_STATUS = 500;
 const TIMELINE_MAX = 200;
@@ -71,7 +99,10 @@ const ui = {
   timeline: $('timeline'), sent: $('sent'), received: $('received'),
   form: $('send-form'), input: /** @type {HTMLInputElement} */ ($('message')),
   reconnect: $('btn-reconnect'), close: $('btn-close'), refuse: $('btn-refuse'),
+  blockWs: $('btn-block-ws'), buffering: $('btn-buffering'), transports: /** @type {HTMLSelectElement} */ ($('transports')),
+  rtt: $('rtt'),
 };
+ui.transports.value = picked;
 $('server-url').textContent = SERVER_URL;
 $('key-name').textContent = KEY;
 
@@ -80,11 +111,16 @@ $('key-name').textContent = KEY;
 
 let lastHeartbeatEntry = null; // consecutive heartbeats collapse into one row
 
+/** The transport a row happened on: the open one, else the one being tried. */
+const transportNow = () => conn?.transport ?? attempted ?? '';
+
 function addEntry(kind, title, detail, data = {}) {
   lastHeartbeatEntry = null;
-  const entry = h('li', { class: `entry kind-${kind}`, data: { kind, ...data } },
+  const transport = data.transport ?? transportNow();
+  const entry = h('li', { class: `entry kind-${kind}`, data: { kind, ...data, transport } },
     h('time', { text: clock() }),
     h('span', { class: 'tag', text: kind }),
+    h('span', { class: 'via', text: transport || '—', title: 'transport' }),
     h('span', { class: 'what' }, h('b', { text: title }), detail ? h('span', { class: 'detail', text: detail }) : null),
   );
   ui.timeline.prepend(entry);
@@ -140,13 +176,22 @@ function tick() {
 // Heartbeat RTTs
 
 const rtts = [];
+/** Round trips are shown only while connected; a stale figure would read as a live one. */
+function showRtt(live) {
+  if (ui.rtt.dataset.live === String(live)) return;
+  ui.rtt.dataset.live = String(live);
+  ui.rttList.hidden = !live;
+  ui.rttLast.textContent = live && rtts.length ? `${rtts[rtts.length - 1]} ms` : '—';
+  ui.rttStats.textContent = live ? (rtts.length ? ui.rttStats.dataset.text ?? '' : 'waiting for the first ping') : 'not connected';
+}
 function recordRtt(rtt) {
   rtts.push(rtt);
   if (rtts.length > RTT_KEEP) rtts.shift();
   ui.rttLast.textContent = `${rtt} ms`;
   const min = Math.min(...rtts), max = Math.max(...rtts);
   const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length;
-  ui.rttStats.textContent = `min ${min} · avg ${avg.toFixed(1)} · max ${max} ms (last ${rtts.length})`;
+  ui.rttStats.dataset.text = `min ${min} · avg ${avg.toFixed(1)} · max ${max} ms (last ${rtts.length})`;
+  ui.rttStats.textContent = ui.rttStats.dataset.text;
   ui.rttList.replaceChildren(...rtts.slice(-RTT_SHOW).reverse().map((v) => h('li', { text: `${v}` })));
   // Sparkline: the kept samples spread over the width, y scaled to the largest (at least 5 ms).
   const top = Math.max(5, max);
@@ -165,14 +210,19 @@ function pushMessage(list, node) {
   while (list.childElementCount > MESSAGES_MAX) list.lastElementChild?.remove();
 }
 const RANK = { '': 0, queued: 1, sent: 2, acked: 3, echoed: 4, failed: 5 };
+/**
+ * Every step a message went through stays visible ("queued → acked → echoed"): the echo (an
+ * event) may overtake the ack, and a queued message is acknowledged after the reconnect like any
+ * other. `data-status` is the furthest step, `data-acked` whether the server acknowledged it.
+ */
 function setStatus(item, status) {
-  if (RANK[status] < RANK[item.status]) return; // the echo may arrive before the ack: never go back
-  if (status === 'queued') item.wasQueued = true;
-  item.status = status;
-  // keep the queue effect visible after delivery: "queued → echoed"
-  item.chip.textContent = item.wasQueued && status !== 'queued' ? `queued → ${status}` : status;
-  item.chip.className = `chip ${status}`;
-  item.node.dataset.status = status;
+  item.steps.add(status);
+  if (status === 'acked') item.node.dataset.acked = 'true';
+  if (RANK[status] >= RANK[item.status]) item.status = status;
+  const shown = ['queued', 'acked', 'echoed', 'failed'].filter((s) => item.steps.has(s));
+  item.chip.textContent = (shown.length ? shown : [item.status]).join(' → ');
+  item.chip.className = `chip ${item.status}`;
+  item.node.dataset.status = item.status;
 }
 function flushQueued() {
   for (const item of outbox) if (item.status === 'queued') setStatus(item, 'sent');
@@ -194,22 +244,39 @@ function render() {
   ui.lastEventId.textContent = conn?.lastEventId ? conn.lastEventId : '— (none yet)';
   ui.reconnect.textContent = state === 'closed' ? 'Connect' : 'Reconnect now';
   ui.close.disabled = state === 'closed';
+  showRtt(state === 'open');
+}
+
+/**
+ * One source of truth for why the state is what it is: the status card shows exactly the text of
+ * the latest state or reconnecting row of the timeline.
+ */
+const why = (reason, error) => [reason, error ? (error.code ?? error.name) : ''].filter(Boolean).join(' · ');
+function setReason(text, reason) {
+  ui.stateReason.textContent = text;
+  ui.stateReason.dataset.reason = reason ?? '';
 }
 
 function start() {
   for (const off of unsubscribers) off();
   unsubscribers = [];
-  conn = connect(SERVER_URL, OPTIONS);
-  addEntry('connect', 'connect()', `${SERVER_URL}`);
+  attempted = transports()[0];
+  conn = connect(SERVER_URL, options());
+  $('settings-transports').textContent = transports().join(' → ');
+  addEntry('connect', 'connect()', `${SERVER_URL} · transports: ${transports().join(', ')}`);
   const on = (type, fn) => unsubscribers.push(conn.on(type, (...args) => { fn(...args); render(); }));
 
+  let lastError = null; // the error event just before a state change or a retry names its code
   on('state', (state, info = {}) => {
     const reason = info.reason ?? '';
-    ui.stateReason.textContent = reason ? `reason: ${reason}` : '';
-    addEntry('state', `${info.previous ?? '?'} → ${state}`, reason, { state, reason, previous: info.previous });
+    const text = why(reason, state === 'open' ? null : lastError);
+    lastError = null;
+    setReason(text, reason);
+    addEntry('state', `${info.previous ?? '?'} → ${state}`, text, { state, reason, previous: info.previous });
     if (state !== 'reconnecting') stopCountdowns(state === 'closed' ? 'cancelled' : 'trying now');
   });
   on('open', (info = {}) => {
+    attempted = info.transport ?? attempted;
     opens += 1;
     ui.opens.textContent = String(opens);
     if (info.attempt !== undefined) ui.attempt.textContent = String(info.attempt);
@@ -223,10 +290,12 @@ function start() {
   });
   on('reconnecting', (info = {}) => {
     if (info.attempt !== undefined) ui.attempt.textContent = String(info.attempt);
-    const err = info.error ? ` · ${info.error.code ?? info.error.name ?? 'error'}` : '';
+    const text = why(info.reason, info.error);
+    lastError = null;
+    setReason(text, info.reason);
     const delay = Math.round(Number(info.delay) || 0);
     const entry = addEntry('reconnecting', `attempt ${info.attempt} in ${delay} ms`,
-      `${info.reason ?? ''}${err}`, { attempt: info.attempt, delay, reason: info.reason });
+      text, { attempt: info.attempt, delay, reason: info.reason });
     const span = h('span', { class: 'countdown' });
     entry.querySelector('.what').append(span);
     stopCountdowns('attempt failed');
@@ -238,6 +307,7 @@ function start() {
     addEntry('close', `close ${info.code ?? ''}`.trim(), bits.join(' · '), { code: info.code, clean: info.wasClean });
   });
   on('error', (err) => {
+    lastError = err;
     const code = err?.code ?? err?.name ?? 'Error';
     addEntry('error', String(code), err?.message ?? String(err), { code });
   });
@@ -290,6 +360,22 @@ function setRefusing(on) {
   ui.refuse.setAttribute('aria-pressed', String(on));
 }
 
+/** A network condition toggled on the server for this key (`block-ws`, `buffering`): the button's label stays, aria-pressed says. */
+function toggle(button, action) {
+  button.addEventListener('click', async () => {
+    const want = button.getAttribute('aria-pressed') !== 'true';
+    if (await control(action, `on=${want ? 1 : 0}`)) button.setAttribute('aria-pressed', String(want));
+  });
+}
+toggle(ui.blockWs, 'block-ws');
+toggle(ui.buffering, 'buffering');
+ui.transports.addEventListener('change', () => {
+  picked = ui.transports.value;
+  addEntry('you', `transports: ${transports().join(', ')}`, 'conn.close(), then connect() with the new transports');
+  conn?.close(1000, 'transports changed');
+  start();
+});
+
 $('btn-drop').addEventListener('click', () => control('drop', 'code=1012&reason=demo%20drop'));
 $('btn-destroy').addEventListener('click', () => control('destroy'));
 $('btn-blackhole').addEventListener('click', () => control('blackhole'));
@@ -317,7 +403,7 @@ ui.form.addEventListener('submit', (event) => {
   if (!text || !conn) return;
   const chip = h('span', { class: 'chip' });
   const node = h('li', { data: { text } }, h('time', { text: clock() }), h('span', { class: 'body', text }), chip);
-  const item = { text, node, chip, status: '', wasQueued: false };
+  const item = { text, node, chip, status: '', steps: new Set() };
   const wasOpen = conn.state === 'open';
   try {
     conn.sendWithAck(text).then(
@@ -521,6 +607,7 @@ const upload = (() => {
 window.addEventListener('securitypolicyviolation', (e) => {
   addEntry('error', 'CSP violation', `${e.violatedDirective}: ${e.blockedURI || 'inline'}`, { code: 'csp' });
 });
-fetch(`/control/${encodeURIComponent(KEY)}/accept`, { method: 'POST', cache: 'no-store' })
-  .catch(() => undefined)
+// A reload also lifts "Block WebSocket" and "Buffering proxy".
+Promise.all(['accept', 'block-ws?on=0', 'buffering?on=0'].map((a) =>
+  fetch(`/control/${encodeURIComponent(KEY)}/${a}`, { method: 'POST', cache: 'no-store' }).catch(() => undefined)))
   .finally(start);

@@ -17,6 +17,7 @@ import { protoShortpoll } from './scenarios/shortpoll.js';
 import { uploadLongpoll, uploadSse, uploadWebsocket } from './scenarios/upload.js';
 import { reactStrict } from './scenarios/react.js';
 import { esmSnippet, reactSnippet } from './scenarios/readme.js';
+import { demoFallback } from './scenarios/demo.js';
 import { csp, echo, echoBinary, echoJson, malformedFrame, malformedJson, oversized, stream } from './scenarios/basic.js';
 import {
   blackhole,
@@ -70,6 +71,7 @@ export const scenarios = {
   'upload-longpoll': uploadLongpoll,
   'proto-plain-ws': protoPlainWs,
   'proto-shortpoll': protoShortpoll,
+  'demo-fallback': demoFallback,
 };
 
 // The same behavioural scenarios over every transport.
