@@ -74,12 +74,17 @@ ${page}    <script type="module" src="harness-iife.js"></script>
   );
 }
 
-/** Rewrites the README block for the current dist file (only when it changed) and the e2e page. */
+/**
+ * Rewrites the README block for the current dist file and every link to the package's files on
+ * unpkg for the current version (only when something changed; scripts/docs-check.mjs checks
+ * those links), and the e2e page.
+ */
 export function refreshReadme() {
-  const text = readFileSync(README, 'utf8');
+  const text = readFileSync(README, 'utf8').replace(/https:\/\/unpkg\.com\/heartline@[^/\s)]+\//g, `https://unpkg.com/heartline@${version()}/`);
   const { a, b, current } = block(text);
   const want = snippet();
-  if (current !== want) writeFileSync(README, text.slice(0, a) + want + text.slice(b));
+  const next = text.slice(0, a) + want + text.slice(b);
+  if (next !== readFileSync(README, 'utf8')) writeFileSync(README, next);
   writePage(want);
 }
 
