@@ -151,7 +151,7 @@ export class WsConnection {
     const request: AuthRequest = { transport: 'websocket', credentials: auth, headers, url, session: typeof sid === 'string' ? sid : null };
     const result = await core.authenticate(request);
     if (link.closing) return;
-    if ('status' in result) return link.close(result.status === 403 ? 4403 : 4401, result.reason);
+    if ('status' in result) return link.close(result.status === 403 ? 4403 : result.status === 503 ? 1013 : 4401, result.reason);
     const session = await core.open(request.session, result.user, request);
     if (link.closing) return;
     if (!session) return link.close(1013, 'too many sessions');
