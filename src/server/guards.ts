@@ -13,10 +13,17 @@ interface Timers {
 
 /** `fn()`'s result, or a rejection with a {@link HookTimeout} when it has not settled within `ms`. */
 export function within<T>(timers: Timers, hook: HookTimeout['hook'], ms: number, fn: () => T | Promise<T>): Promise<T> {
+  let value: T | Promise<T>;
+  try {
+    value = fn();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  // A hook that returned a plain value has settled: no timer (the common synchronous hook costs none).
+  if (typeof (value as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(value);
   return new Promise<T>((resolve, reject) => {
     const cancel = timers.later(ms, () => reject(new HookTimeout(hook, ms)));
-    Promise.resolve()
-      .then(fn)
+    Promise.resolve(value)
       .then(
         (v) => (cancel(), resolve(v)),
         (e: unknown) => (cancel(), reject(e)),

@@ -17,6 +17,11 @@ const STATUS: Record<number, string> = { 403: 'Forbidden', 414: 'URI Too Long', 
 /** A closing socket whose peer does not answer the close frame is dropped after this (ms). */
 const CLOSE_GRACE = 2000;
 
+/** The last event's `msg` frame, encoded once: a publish pushes the same event to every subscriber in a row. */
+let cached: { ev: LogEvent | null; frame: Buffer } = { ev: null, frame: Buffer.alloc(0) };
+const textFrame = (ev: LogEvent): Buffer =>
+  cached.ev === ev ? cached.frame : (cached = { ev, frame: Buffer.from(`msg ${field(ev.id)} ${field(ev.event)}\n${ev.data as string}`) }).frame;
+
 /** Answers an upgrade we refuse with a plain HTTP response. */
 function refuse(socket: Duplex, status: number): void {
   socket.on('error', () => {});
@@ -41,13 +46,14 @@ export class WsLink implements Link {
   ) {}
 
   private send(data: string | Uint8Array, binary = false): void {
+    // A Buffer with binary false goes out as a text frame, not encoded again per connection.
     if (this.closing || this.ws.readyState !== 1) return;
     this.ws.send(data, { binary });
     if (this.ws.bufferedAmount > this.core.limits.maxBufferedBytes) this.close(1013, 'slow consumer');
   }
 
   push(ev: LogEvent): void {
-    if (typeof ev.data === 'string') return this.send(`msg ${field(ev.id)} ${field(ev.event)}\n${ev.data}`);
+    if (typeof ev.data === 'string') return this.send(textFrame(ev));
     this.send(`bin ${field(ev.id)} ${field(ev.event)}`);
     this.send(ev.data, true);
   }
