@@ -161,9 +161,12 @@ async function capacityPhase(cfg, log) {
   try {
     const { port, nofile } = await server.ready;
     const base = await server.ask({ cmd: 'mem' });
+    // Each connection is a descriptor of the server process: past its limit it could not even read
+    // its own memory figures (EMFILE), so the run stops 100 short of it and says so.
+    const cap = Math.min(cfg.max, nofile - 100);
     let held = 0;
     let stop = '';
-    while (held < cfg.max && !stop) {
+    while (held < cap && !stop) {
       if (Date.now() - t0 > cfg.capacityMs) (stop = `time cap ${cfg.capacityMs / 1000} s`);
       else {
         if (!loads.length || loads.at(-1).count >= 15000) {
@@ -172,7 +175,7 @@ async function capacityPhase(cfg, log) {
           loads.push(Object.assign(l, { count: 0 }));
         }
         const l = loads.at(-1);
-        const step = Math.min(5000, cfg.max - held, 15000 - l.count);
+        const step = Math.min(5000, cap - held, 15000 - l.count);
         const o = await l.ask({ cmd: 'open', kind: 'heartline', port, n: step, addresses: ADDRESSES });
         l.count = o.total;
         held = loads.reduce((a, x) => a + x.count, 0);
@@ -185,7 +188,7 @@ async function capacityPhase(cfg, log) {
     return {
       target: cfg.max,
       held: mem.connections,
-      stoppedBy: stop || `reached --max`,
+      stoppedBy: stop || (cap < cfg.max ? `the server process's open-file limit (${nofile}; this container does not let it be raised)` : 'reached --max'),
       serverNofile: nofile,
       rssMiB: round(mem.rss / 1048576),
       perConnection: perConn(base, mem, Math.max(1, mem.connections)),

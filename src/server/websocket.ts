@@ -17,6 +17,8 @@ const STATUS: Record<number, string> = { 403: 'Forbidden', 414: 'URI Too Long', 
 /** A closing socket whose peer does not answer the close frame is dropped after this (ms). */
 const CLOSE_GRACE = 2000;
 
+const TEXT = { binary: false };
+const BINARY = { binary: true };
 /** The last event's `msg` frame, encoded once: a publish pushes the same event to every subscriber in a row. */
 let cached: { ev: LogEvent | null; frame: Buffer } = { ev: null, frame: Buffer.alloc(0) };
 const textFrame = (ev: LogEvent): Buffer =>
@@ -48,7 +50,7 @@ export class WsLink implements Link {
   private send(data: string | Uint8Array, binary = false): void {
     // A Buffer with binary false goes out as a text frame, not encoded again per connection.
     if (this.closing || this.ws.readyState !== 1) return;
-    this.ws.send(data, { binary });
+    this.ws.send(data, binary ? BINARY : TEXT);
     if (this.ws.bufferedAmount > this.core.limits.maxBufferedBytes) this.close(1013, 'slow consumer');
   }
 

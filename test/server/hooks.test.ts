@@ -3,7 +3,7 @@
 // hooks (authenticate, streams, onMessage, onUpload), the per-address connection limit and the
 // server-wide count of unfinished uploads, on a real server on 127.0.0.1 (small limits, short tests).
 import { afterEach, describe, expect, it } from 'vitest';
-import { HookTimeout, type ErrorContext } from '../../src/server/index.js';
+import { createServer, HookTimeout, type ErrorContext } from '../../src/server/index.js';
 import { raw, rawReady, start, until, type Running } from './helpers.js';
 
 let running: Running | undefined;
@@ -111,6 +111,12 @@ describe('per-address limit', () => {
       return r;
     }, 3000, 'a slot to be free again');
     for (const o of open) o.ws.close();
+  });
+
+  it('addressHeader must be a header name; the new limits must be positive numbers', () => {
+    expect(() => createServer({ addressHeader: 'x-forwarded-for: 1' })).toThrow(/addressHeader/);
+    expect(() => createServer({ limits: { authTimeout: 0 } })).toThrow(/authTimeout/);
+    expect(() => createServer({ limits: { maxConnectionsPerAddress: -1 } })).toThrow(/maxConnectionsPerAddress/);
   });
 
   it('addressHeader: the address is taken from a trusted proxy header (its last entry), off by default', async () => {
