@@ -590,6 +590,7 @@ async function main() {
     log('reconnect storm simulation…');
     results.storm = runStorm({ quick: QUICK });
   }
+  results.machine = machine('not launched');
   if (want('server')) {
     const max = Number(argv.find((a) => a.startsWith('--max='))?.slice(6) ?? 100000);
     results.server = await runServerBench({ quick: QUICK, max, log });
@@ -597,7 +598,7 @@ async function main() {
   }
   const BROWSER_PHASES = ['instrumentation', 'throughput', 'reconnect', 'blackhole', 'idle', 'upload'];
   if (BROWSER_PHASES.some(want)) await browserPhases(results);
-  else results.machine = { loadavgEnd: loadavg().map((v) => +v.toFixed(2)) };
+  else results.machine.loadavgEnd = loadavg().map((v) => +v.toFixed(2));
   results.wallSeconds = Math.round((Date.now() - T0) / 1000);
 
   const outDir = join(here, 'results');

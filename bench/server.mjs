@@ -188,7 +188,7 @@ async function capacityPhase(cfg, log) {
     return {
       target: cfg.max,
       held: mem.connections,
-      stoppedBy: stop || (cap < cfg.max ? `the server process's open-file limit (${nofile}; this container does not let it be raised)` : 'reached --max'),
+      stoppedBy: stop || (cap < cfg.max ? `the server process's open-file limit, ${nofile}, which this container does not let it raise` : 'reached --max'),
       serverNofile: nofile,
       rssMiB: round(mem.rss / 1048576),
       perConnection: perConn(base, mem, Math.max(1, mem.connections)),
@@ -281,7 +281,7 @@ export function serverMarkdown(r) {
     );
   }
   const c = r.capacity;
-  if (c) lines.push('', `Idle heartline WebSockets one server process held: ${num(c.held)} (target ${num(c.target)}; stopped by: ${c.stoppedBy}; the server process's open-file limit: ${c.serverNofile}), ${c.rssMiB} MiB RSS, ${c.perConnection.rssKiB} KiB RSS per connection, in ${c.seconds} s.`);
+  if (c) lines.push('', `Idle heartline WebSockets one server process held: ${num(c.held)} (target ${num(c.target)}; stopped by: ${c.stoppedBy}), ${c.rssMiB} MiB RSS, ${c.perConnection.rssKiB} KiB RSS per connection, in ${c.seconds} s.`);
   return `${lines.join('\n')}\n`;
 }
 
