@@ -1,14 +1,12 @@
-#!/usr/bin/env node
 // Server benchmarks (issue 14, item 6): heartline/server (dist/server.mjs) next to the plain way,
 // side by side in one run. The server under test runs in its own process (lib/server-target.mjs),
 // the clients in others (lib/server-load.mjs), bound to several 127.0.0.x source addresses.
 //   node bench/server.mjs            full (a few minutes)
 //   node bench/server.mjs --quick    fewer rounds and connections
-//   --max=N     the capacity run stops at N connections (default 100000)
-//   --skip-capacity
+//   --max=N  the capacity run stops at N connections (default 100000); --skip-capacity skips it
 //   --sizes=100,500 --phases=ws,acks,sse,capacity   development (writes bench/results/dev-server.*)
-// Also run by bench/run.mjs (`npm run bench`; `npm run bench -- --only=server` runs only this).
-// Writes bench/results/server.json and bench/results/server.md.
+//   SERVER_BENCH_PROFILE=DIR   development: CPU profiles of the servers under test in DIR
+// Also run by `npm run bench` (`-- --only=server`: only this). Writes bench/results/server.{json,md}.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -25,10 +23,10 @@ const median = (xs) => {
 const round = (x, d = 0) => (Number.isFinite(x) ? +x.toFixed(d) : null);
 const num = (x) => (x === null || x === undefined ? '–' : x.toLocaleString('en'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** A child process driven over IPC; `ask(msg)` resolves with its answer. */
 function child(script, args, { expose = false } = {}) {
-  const node = [process.execPath, ...(expose ? ['--expose-gc'] : []), '--max-old-space-size=8192', join(here, 'lib', script), ...args];
+  const extra = expose ? ['--expose-gc', ...(process.env.SERVER_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SERVER_BENCH_PROFILE}`] : [])] : [];
+  const node = [process.execPath, ...extra, '--max-old-space-size=8192', join(here, 'lib', script), ...args];
   // Raise the descriptor limit as far as this container lets us (its hard limit may be lower).
   const cmd = `ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${node.map((a) => `'${a}'`).join(' ')}`;
   const p = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -44,7 +42,7 @@ function child(script, args, { expose = false } = {}) {
   return {
     ready,
     ask: (msg) => new Promise((resolve) => (waiting.set(++seq, resolve), p.send({ ...msg, id: seq }))),
-    stop: () => (p.exitCode === null && p.kill('SIGKILL'), new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)))),
+    stop: () => (p.exitCode === null && p.kill(process.env.SERVER_BENCH_PROFILE ? 'SIGINT' : 'SIGKILL'), new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)))),
   };
 }
 
@@ -82,7 +80,6 @@ async function fanout({ server, load }, n, rounds) {
 }
 
 const perConn = (a, b, n) => ({ rssKiB: round((b.rss - a.rss) / n / 1024, 1), heapKiB: round((b.heapUsed + b.external - a.heapUsed - a.external) / n / 1024, 1) });
-
 /** WebSocket fan-out to 1,000 and 10,000 clients, and the memory those idle clients cost. */
 async function wsPhase(cfg, log) {
   const rows = [];

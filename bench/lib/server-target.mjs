@@ -72,6 +72,7 @@ if (kind === 'heartline') {
 const limit = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
 http.listen(0, '127.0.0.1', () => process.send({ ready: true, port: http.address().port, nofile: Number(limit) }));
 
+process.on('SIGINT', () => process.exit(0)); // a profiled run (SERVER_BENCH_PROFILE) writes its profile on exit
 process.on('message', async ({ id, cmd, text }) => {
   let answer;
   if (cmd === 'publish') {
