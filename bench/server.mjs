@@ -1,8 +1,7 @@
 // Server benchmarks (issue 14, item 6): heartline/server (dist/server.mjs) next to the plain way,
 // side by side in one run. The server under test runs in its own process (lib/server-target.mjs),
 // the clients in others (lib/server-load.mjs), bound to several 127.0.0.x source addresses.
-//   node bench/server.mjs            full (a few minutes)
-//   node bench/server.mjs --quick    fewer rounds and connections
+//   node bench/server.mjs [--quick]   full (a few minutes); --quick: fewer rounds and connections
 //   --max=N  the capacity run stops at N connections (default 100000); --skip-capacity skips it
 //   --sizes=100,500 --phases=ws,acks,sse,capacity   development (writes bench/results/dev-server.*)
 //   SERVER_BENCH_PROFILE=DIR   development: CPU profiles of the servers under test in DIR
