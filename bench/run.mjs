@@ -6,10 +6,13 @@
 //   node bench/run.mjs --quick    the same scenarios, fewer and smaller rounds (< 2 minutes)
 //   --readme   also rewrite the generated results section of bench/README.md from this run
 //   development (a partial run writes bench/results/dev.* instead of latest.*):
-//   --only=storm,instrumentation,throughput,reconnect,blackhole,idle,upload   --scenarios=ws-recv-small,…
+//   --only=storm,instrumentation,throughput,reconnect,blackhole,idle,upload,server   --scenarios=ws-recv-small,…
+//   --max=N   the server capacity run stops at N connections (default 100000; see bench/server.mjs)
 //   --contestants=raw-ws,heartline   --rounds=N   --sweep (the upload defaults sweep in a quick or partial run)
 //
-// Writes bench/results/latest.json, bench/results/latest.md and bench/results/storm.svg.
+// Writes bench/results/latest.json, bench/results/latest.md and bench/results/storm.svg; the server
+// part (bench/server.mjs: heartline/server against raw ws, res.write and socket.io) also
+// bench/results/server.{json,md}.
 // How and why it measures the way it does: bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,6 +27,7 @@ import { startBenchServer } from './lib/server.mjs';
 import { median } from './lib/stats.mjs';
 import { startVictim } from './lib/victim.mjs';
 import { CONTESTANTS, HEARTLINE_SSE_READY } from './pages/contestants.mjs';
+import { runServerBench, serverMarkdown, writeServerResults } from './server.mjs';
 import { runStorm, stormSvg } from './storm.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -582,14 +586,44 @@ async function main() {
   results.heartline = buildInfo();
   log(`heartline bench, ${results.mode} mode (dist ${results.heartline.distSha256}, HEAD ${results.heartline.gitHead}${results.heartline.srcChanged ? ', src/ has uncommitted changes' : ''})`);
 
-  log('bundling contestants (rollup + terser)…');
-  const libDir = join(here, '.build/lib');
-  results.bundles = await buildBundles(libDir);
-
   if (want('storm')) {
     log('reconnect storm simulation…');
     results.storm = runStorm({ quick: QUICK });
   }
+  results.machine = machine('not launched');
+  if (want('server')) {
+    const max = Number(argv.find((a) => a.startsWith('--max='))?.slice(6) ?? 100000);
+    results.server = await runServerBench({ quick: QUICK, max, log });
+    writeServerResults(results.server, PARTIAL && !only?.every((p) => p === 'server') ? 'dev-server' : 'server');
+  }
+  const BROWSER_PHASES = ['instrumentation', 'throughput', 'reconnect', 'blackhole', 'idle', 'upload'];
+  if (BROWSER_PHASES.some(want)) await browserPhases(results);
+  else results.machine.loadavgEnd = loadavg().map((v) => +v.toFixed(2));
+  results.wallSeconds = Math.round((Date.now() - T0) / 1000);
+
+  const outDir = join(here, 'results');
+  mkdirSync(outDir, { recursive: true });
+  if (results.storm) {
+    writeFileSync(join(outDir, PARTIAL ? 'dev-storm.svg' : 'storm.svg'), `${stormSvg(results.storm, 100000)}\n`);
+    for (const r of results.storm.rows) delete r.series; // big; the SVG has them
+  }
+  results.partial = PARTIAL || undefined;
+  writeFileSync(join(outDir, `${OUT}.json`), `${JSON.stringify(results, null, 1)}\n`);
+  const md = renderMarkdown(results) + (results.server ? `\n${serverMarkdown(results.server)}` : '');
+  writeFileSync(join(outDir, `${OUT}.md`), md);
+  log(`wrote bench/results/${OUT}.json, ${OUT}.md${results.storm ? `, ${PARTIAL ? 'dev-storm' : 'storm'}.svg` : ''}${results.server ? ', server.json, server.md' : ''} (${results.wallSeconds} s)`);
+  if (argv.includes('--readme') && !PARTIAL) {
+    updateReadme(join(root, 'bench/README.md'), results);
+    log('updated the results section of bench/README.md');
+  }
+  console.log(`\n${md}`);
+}
+
+/** Everything measured in Chromium (the client side). */
+async function browserPhases(results) {
+  log('bundling contestants (rollup + terser)…');
+  const libDir = join(here, '.build/lib');
+  results.bundles = await buildBundles(libDir);
 
   srv = await startBenchServer({ pagesDir: join(here, 'pages'), libDir });
   cleanups.push(() => srv.stop());
@@ -632,24 +666,6 @@ async function main() {
     results.machine.loadavgEnd = loadavg().map((v) => +v.toFixed(2));
     await cleanup();
   }
-  results.wallSeconds = Math.round((Date.now() - T0) / 1000);
-
-  const outDir = join(here, 'results');
-  mkdirSync(outDir, { recursive: true });
-  if (results.storm) {
-    writeFileSync(join(outDir, PARTIAL ? 'dev-storm.svg' : 'storm.svg'), `${stormSvg(results.storm, 100000)}\n`);
-    for (const r of results.storm.rows) delete r.series; // big; the SVG has them
-  }
-  results.partial = PARTIAL || undefined;
-  writeFileSync(join(outDir, `${OUT}.json`), `${JSON.stringify(results, null, 1)}\n`);
-  const md = renderMarkdown(results);
-  writeFileSync(join(outDir, `${OUT}.md`), md);
-  log(`wrote bench/results/${OUT}.json, ${OUT}.md${results.storm ? `, ${PARTIAL ? 'dev-storm' : 'storm'}.svg` : ''} (${results.wallSeconds} s)`);
-  if (argv.includes('--readme') && !PARTIAL) {
-    updateReadme(join(root, 'bench/README.md'), results);
-    log('updated the results section of bench/README.md');
-  }
-  console.log(`\n${md}`);
 }
 
 main().then(() => process.exit(0), async (e) => {

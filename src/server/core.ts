@@ -7,13 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { LogEvent, ReplayLog, SessionStore, UploadStore } from './engine.js';
 import { FileUploads } from './files.js';
+import { Addresses, within } from './guards.js';
 import { MemoryLog, MemorySessions } from './memory.js';
-import { Refused, validateOptions, type AuthRequest, type ResolvedLimits, type ServerOptions, type Transport } from './options.js';
+import { HookTimeout, Refused, validateOptions, type AuthRequest, type ResolvedLimits, type ServerOptions, type Transport } from './options.js';
 import { Session, type Link } from './session.js';
 import { Uploads } from './uploads.js';
 
 /** What `authenticate` decided: the user, or a refusal status. */
-export type AuthResult = { user: unknown } | { status: 401 | 403; reason: string };
+export type AuthResult = { user: unknown } | { status: 401 | 403 | 503; reason: string };
 
 /** Counts of what the server holds, for monitoring and for tests that look for leaks. */
 export interface ServerStats {
@@ -41,6 +42,7 @@ export class Core {
   readonly sessions = new Map<string, Session>();
   readonly links = new Set<Link>();
   readonly uploads: Uploads;
+  readonly addresses: Addresses;
   handshaking = 0;
   closed = false;
   private readonly subscribers = new Map<string, Set<Session>>();
@@ -55,6 +57,7 @@ export class Core {
     this.files = options.uploads ?? new FileUploads();
     this.heartbeat = options.heartbeat ?? 25000;
     this.uploads = new Uploads(this);
+    this.addresses = new Addresses(this.limits.maxConnectionsPerAddress, options.addressHeader, (e) => this.report(e, { where: 'internal' }));
     this.every(this.heartbeat, () => {
       const now = Date.now();
       for (const link of [...this.links]) link.beat(now);
@@ -89,16 +92,17 @@ export class Core {
     } catch {}
   }
 
-  /** Runs `authenticate` (when set) and maps its answer. */
+  /** Runs `authenticate` (when set) and maps its answer; one not settled within `authTimeout` is a 503. */
   async authenticate(request: AuthRequest): Promise<AuthResult> {
     const fn = this.options.authenticate;
     if (!fn) return { user: true };
     try {
-      const user = await fn(request);
+      const user = await within(this, 'authenticate', this.limits.authTimeout, () => fn(request));
       return user === false || user == null ? { status: 401, reason: 'unauthorized' } : { user };
     } catch (e) {
       if (e instanceof Refused) return { status: e.status === 403 ? 403 : 401, reason: e.message };
       this.report(e, { where: 'authenticate' });
+      if (e instanceof HookTimeout) return { status: 503, reason: 'authenticate timed out' };
       return { status: 401, reason: 'unauthorized' };
     }
   }
@@ -118,12 +122,15 @@ export class Core {
   /**
    * The session a connection or first request names (a new one if unknown), its user and streams
    * updated. Undefined when a new one would exceed `maxSessions`.
+   * @throws HookTimeout when `streams` did not settle within `authTimeout` (the transport fails the connection)
    */
   async open(id: string | null, user: unknown, request: AuthRequest): Promise<Session | undefined> {
     let streams: string[];
     try {
-      streams = [...(await (this.options.streams ?? (() => ['default']))(user, request))].map(String);
+      const fn = this.options.streams ?? (() => ['default']);
+      streams = [...(await within(this, 'streams', this.limits.authTimeout, () => fn(user, request)))].map(String);
     } catch (e) {
+      if (e instanceof HookTimeout) throw e;
       this.report(e, { where: 'subscribe' });
       streams = [];
     }
@@ -199,7 +206,9 @@ export class Core {
       record.seen = Date.now();
       if (seq !== record.last + 1) return record.last; // a duplicate, or a gap: what it has
       try {
-        await this.options.onMessage?.({ session: record.id, user: record.user, seq, data, binary, transport });
+        const fn = this.options.onMessage;
+        const message = { session: record.id, user: record.user, seq, data, binary, transport };
+        if (fn) await within(this, 'onMessage', this.limits.messageTimeout, () => fn(message));
       } catch (e) {
         this.report(e, { where: 'message', session: record.id });
         return null;

@@ -68,6 +68,9 @@ export class HttpTransport {
     if (!originAllowed(req, options.origins)) return plain(req, res, 403, 'origin not allowed');
     corsHeaders(req, res, options.credentials === true);
     if (req.method === 'OPTIONS') return plain(req, res, 204, '');
+    const release = core.addresses.admit(req);
+    if (!release) return plain(req, res, 429, 'too many connections from this address', { 'Retry-After': '5' });
+    res.once('close', release);
     if (req.method !== 'GET' && req.method !== 'POST') return plain(req, res, 405, 'use GET or POST', { Allow: 'GET, POST, OPTIONS' });
     let params: URLSearchParams;
     try {
@@ -86,7 +89,7 @@ export class HttpTransport {
     let gone = false;
     res.once('close', () => (gone = true));
     const result = await core.authenticate(request);
-    if ('status' in result) return plain(req, res, result.status, result.reason, { 'WWW-Authenticate': 'Bearer' });
+    if ('status' in result) return plain(req, res, result.status, result.reason, result.status === 503 ? { 'Retry-After': '5' } : { 'WWW-Authenticate': 'Bearer' });
     if (transport === 'post') return this.post(req, res, params, result.user);
     if (polling && params.get('open') !== '1') return this.poll(req, res, params, result.user);
     const session = await core.open(request.session, result.user, request);

@@ -21,7 +21,7 @@ import { WsTransport } from './websocket.js';
 export type { Awaitable, LogEvent, LogFilter, Replay, ReplayLog, SessionRecord, SessionStore, UploadFile, UploadStore } from './engine.js';
 export { FileUploads, type FileUploadsOptions } from './files.js';
 export { MemoryLog, MemorySessions, type MemoryLogOptions } from './memory.js';
-export { DEFAULT_LIMITS, Refused } from './options.js';
+export { DEFAULT_LIMITS, HookTimeout, Refused } from './options.js';
 export type { AuthRequest, ErrorContext, Limits, Message, ServerOptions, Transport, UploadedFile } from './options.js';
 export type { ServerStats } from './core.js';
 

@@ -17,8 +17,11 @@ export const STREAM_HEADERS = {
   Heartline: '1',
 };
 
+/** The last event as an SSE event, built once: a publish pushes the same event to every subscriber in a row. */
+let cached: { ev: LogEvent | null; text: string } = { ev: null, text: '' };
 /** An application event as an SSE event; binary events are not sent over HTTP. */
-const eventText = (ev: LogEvent): string => (typeof ev.data === 'string' ? sseEvent(ev.event, ev.id, ev.data) : '');
+const eventText = (ev: LogEvent): string =>
+  cached.ev === ev ? cached.text : (cached = { ev, text: typeof ev.data === 'string' ? sseEvent(ev.event, ev.id, ev.data) : '' }).text;
 
 /** An SSE response: events as SSE events, frames as `heartline` events, comments as heartbeats. */
 export class SseLink implements Link {

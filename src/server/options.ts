@@ -39,6 +39,21 @@ export class Refused extends Error {
   }
 }
 
+/**
+ * Reported to `onError` when a hook did not settle within its limit (`authTimeout`,
+ * `messageTimeout`, `uploadTimeout`). The server stops waiting for it; whatever the hook does
+ * after that is ignored.
+ */
+export class HookTimeout extends Error {
+  constructor(
+    readonly hook: 'authenticate' | 'streams' | 'onMessage' | 'onUpload',
+    readonly ms: number,
+  ) {
+    super(`heartline/server: ${hook} did not settle within ${ms} ms`);
+    this.name = 'HookTimeout';
+  }
+}
+
 /** One client message, handed to {@link ServerOptions.onMessage}. */
 export interface Message {
   /** The session id. */
@@ -114,6 +129,29 @@ export interface Limits {
   maxHeaderValue?: number;
   /** A WebSocket that sends no `hello` within this (ms) is closed with 1008. @default 10000 */
   helloTimeout?: number;
+  /**
+   * How long `authenticate` and `streams` may take (ms). `authenticate` past it: 503 with
+   * `Retry-After: 5` / close 1013 (the client retries later); `streams` past it: 500 / close 1011
+   * (retried with backoff). Both reported to `onError` as a {@link HookTimeout}. @default 10000
+   */
+  authTimeout?: number;
+  /**
+   * How long `onMessage` may take (ms). Past it the message is treated as if the hook threw: not
+   * acknowledged (the client resends it after its next reconnect), a {@link HookTimeout} reported,
+   * the connection stays open and the session's queue moves on. @default 30000
+   */
+  messageTimeout?: number;
+  /** How long `onUpload` may take (ms). Past it: `up.error ID 504`, the file is deleted, a {@link HookTimeout} reported. @default 120000 (2 minutes) */
+  uploadTimeout?: number;
+  /**
+   * Concurrent WebSockets (from the upgrade to the close) and HTTP requests (an SSE stream, a held
+   * poll, a POST) from one client address. Past it: 429 with `Retry-After: 5` (HTTP and upgrade),
+   * reported to `onError` once per address and process. Behind a reverse proxy every client has the
+   * proxy's address: set {@link ServerOptions.addressHeader}, or raise this. @default 1000
+   */
+  maxConnectionsPerAddress?: number;
+  /** Unfinished uploads held by the server (all sessions; each holds an open file). Past it: `up.error ID 429`. @default 1000 */
+  maxUploads?: number;
 }
 
 /** Options of {@link createServer}. */
@@ -155,6 +193,13 @@ export interface ServerOptions {
   credentials?: boolean;
   /** Server heartbeat interval (ms): a ping over WebSocket, a comment over SSE. Announced in `welcome`/`ready`. @default 25000 */
   heartbeat?: number;
+  /**
+   * A request header that carries the client's address, set by a reverse proxy you trust (for
+   * example `'x-forwarded-for'`: its last entry is taken, the address the proxy saw). Used only for
+   * `limits.maxConnectionsPerAddress`. Never set it when clients can reach the server without the
+   * proxy: they could claim any address. @default none: the socket's remote address
+   */
+  addressHeader?: string;
   /** Bounds; see {@link Limits}. */
   limits?: Limits;
   /** The replay log. @default a {@link MemoryLog} with `limits.maxEvents` and `limits.maxEventAge` */
@@ -186,6 +231,11 @@ export const DEFAULT_LIMITS: Readonly<ResolvedLimits> = Object.freeze({
   maxUrlLength: 8192,
   maxHeaderValue: 8192,
   helloTimeout: 10000,
+  authTimeout: 10000,
+  messageTimeout: 30000,
+  uploadTimeout: 120000,
+  maxConnectionsPerAddress: 1000,
+  maxUploads: 1000,
 });
 
 /** The limits with defaults filled in; throws a TypeError for one that is not a positive number. */
@@ -209,7 +259,8 @@ export function validateOptions(o: ServerOptions): ResolvedLimits {
   };
   if (o === null || typeof o !== 'object') fail('options must be an object');
   for (const hook of HOOKS) if (o[hook] !== undefined && typeof o[hook] !== 'function') fail(`${hook} must be a function`);
-  const { origins, heartbeat, path } = o;
+  const { origins, heartbeat, path, addressHeader } = o;
+  if (addressHeader !== undefined && !(typeof addressHeader === 'string' && /^[\w-]+$/.test(addressHeader))) fail('addressHeader must be a header name');
   const list = Array.isArray(origins) && origins.every((x) => typeof x === 'string');
   if (origins !== undefined && origins !== '*' && typeof origins !== 'function' && !list) fail("origins must be a list of origins, '*' or a function");
   if (heartbeat !== undefined && !(typeof heartbeat === 'number' && heartbeat >= 10 && heartbeat <= 2 ** 31 - 1)) fail('heartbeat must be a number of ms, at least 10');

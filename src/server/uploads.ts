@@ -6,6 +6,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Core } from './core.js';
+import { within } from './guards.js';
+import { HookTimeout } from './options.js';
 import type { UploadFile } from './engine.js';
 import { chunkCheck } from './frames.js';
 import type { Session } from './session.js';
@@ -55,6 +57,9 @@ function parseInfo(json: string): Info | null {
 
 /** The uploads of every session of one server. */
 export class Uploads {
+  /** Unfinished uploads of every session (bounded by `maxUploads`). */
+  private held = 0;
+
   constructor(private readonly core: Core) {}
 
   /** An upload frame, already split: the answer frames in order (run in the session's queue). */
@@ -93,9 +98,11 @@ export class Uploads {
     let open = 0;
     for (const u of session.uploads.values()) open += u.done ? 0 : 1;
     if (open >= limits.maxUploadsPerSession) return [errorFrame(id, 429, 'too many uploads')];
+    if (this.held >= limits.maxUploads) return [errorFrame(id, 429, 'server busy')];
     const upload: Upload = { id, ...info, file: null, hash: createHash('sha256'), received: 0, done: null, touched: Date.now() };
     upload.file = await this.core.files.create(`${session.id}/${id}`);
     session.uploads.set(id, upload);
+    this.held += 1;
     const offset = `up.offset ${id} 0`;
     return info.size === 0 ? [offset, await this.finish(session, upload)] : [offset];
   }
@@ -137,16 +144,20 @@ export class Uploads {
     let done: string;
     try {
       const { user } = session.record;
-      const extra = await this.core.options.onUpload!({ id, session: session.id, user, path: file.path, size, sha256, name, type, metadata });
+      const hook = this.core.options.onUpload!;
+      const info = { id, session: session.id, user, path: file.path, size, sha256, name, type, metadata };
+      const extra = await within(this.core, 'onUpload', this.core.limits.uploadTimeout, () => hook(info));
       const result = { ...(extra && typeof extra === 'object' ? extra : {}), id, name, type, size, sha256, metadata };
       done = `up.done ${id} ${JSON.stringify(result)}`; // throws for what JSON cannot carry
     } catch (e) {
       this.core.report(e, { where: 'upload', session: session.id });
-      return (await this.fail(session, upload, 500, 'rejected'))[0]!;
+      const timedOut = e instanceof HookTimeout;
+      return (await this.fail(session, upload, timedOut ? 504 : 500, timedOut ? 'onUpload timed out' : 'rejected'))[0]!;
     }
     await file.remove();
     upload.file = null;
     upload.done = done;
+    this.held -= 1;
     let finished = 0;
     for (const [key, u] of [...session.uploads].reverse()) if (u.done && ++finished > DONE_KEPT) session.uploads.delete(key);
     return upload.done;
@@ -162,6 +173,7 @@ export class Uploads {
     const upload = session.uploads.get(id);
     if (!upload) return;
     session.uploads.delete(id);
+    if (!upload.done) this.held -= 1;
     const file = upload.file;
     upload.file = null;
     await Promise.resolve(file?.remove()).catch((e: unknown) => this.core.report(e, { where: 'internal', session: session.id }));

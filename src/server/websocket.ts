@@ -13,14 +13,22 @@ import { field } from './frames.js';
 import type { Link, Session } from './session.js';
 import { WsConnection } from './ws-connection.js';
 
-const STATUS: Record<number, string> = { 403: 'Forbidden', 414: 'URI Too Long', 503: 'Service Unavailable' };
+const STATUS: Record<number, string> = { 403: 'Forbidden', 414: 'URI Too Long', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 /** A closing socket whose peer does not answer the close frame is dropped after this (ms). */
 const CLOSE_GRACE = 2000;
+
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+/** The last event's `msg` frame, encoded once: a publish pushes the same event to every subscriber in a row. */
+let cached: { ev: LogEvent | null; frame: Buffer } = { ev: null, frame: Buffer.alloc(0) };
+const textFrame = (ev: LogEvent): Buffer =>
+  cached.ev === ev ? cached.frame : (cached = { ev, frame: Buffer.from(`msg ${field(ev.id)} ${field(ev.event)}\n${ev.data as string}`) }).frame;
 
 /** Answers an upgrade we refuse with a plain HTTP response. */
 function refuse(socket: Duplex, status: number): void {
   socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${status} ${STATUS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const retry = status === 429 || status === 503 ? 'Retry-After: 5\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${STATUS[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`);
 }
 
 /** One accepted WebSocket as a link: frames out, with the outbound buffer bound and the heartbeat. */
@@ -40,13 +48,14 @@ export class WsLink implements Link {
   ) {}
 
   private send(data: string | Uint8Array, binary = false): void {
+    // A Buffer with binary false goes out as a text frame, not encoded again per connection.
     if (this.closing || this.ws.readyState !== 1) return;
-    this.ws.send(data, { binary });
+    this.ws.send(data, binary ? BINARY : TEXT);
     if (this.ws.bufferedAmount > this.core.limits.maxBufferedBytes) this.close(1013, 'slow consumer');
   }
 
   push(ev: LogEvent): void {
-    if (typeof ev.data === 'string') return this.send(`msg ${field(ev.id)} ${field(ev.event)}\n${ev.data}`);
+    if (typeof ev.data === 'string') return this.send(textFrame(ev));
     this.send(`bin ${field(ev.id)} ${field(ev.event)}`);
     this.send(ev.data, true);
   }
@@ -105,6 +114,9 @@ export class WsTransport {
     if ((req.url ?? '').length > core.limits.maxUrlLength) return refuse(socket, 414);
     if ((req.headers.origin ?? '').length > core.limits.maxHeaderValue) return refuse(socket, 403);
     if (!originAllowed(req, core.options.origins)) return refuse(socket, 403);
+    const release = core.addresses.admit(req);
+    if (!release) return refuse(socket, 429);
+    socket.once('close', release);
     socket.on('error', () => {});
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }

@@ -21,6 +21,8 @@ export class WsConnection {
   private throttled = false;
   /** The SEQ a `bin SEQ` header announced for the very next frame (NaN: none). */
   private announced = NaN;
+  private acked = 0;
+  private ackScheduled = false;
   private cancelThrottle = (): void => {};
   private readonly cancelHello: () => void;
 
@@ -80,7 +82,7 @@ export class WsConnection {
     const { link } = this;
     const { limits } = this.core;
     link.seen = Date.now();
-    const data = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+    const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
     const seq = this.announced;
     this.announced = NaN;
     if (link.closing || this.overRate()) return;
@@ -115,8 +117,19 @@ export class WsConnection {
       const session = this.link.session;
       if (!session || Number.isNaN(seq)) return;
       const ack = await this.core.deliver(session, seq, data, binary, 'websocket');
-      if (ack !== null) this.link.frame(`ack ${ack}`);
+      if (ack !== null) this.ack(ack);
     });
+  }
+
+  /**
+   * Acks are cumulative: those of the messages delivered in one turn of the event loop go out as
+   * one frame, the highest (a client pipelining its sends costs one write per batch, not per message).
+   */
+  private ack(seq: number): void {
+    this.acked = Math.max(this.acked, seq);
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => ((this.ackScheduled = false), this.link.frame(`ack ${this.acked}`)));
   }
 
   private upload(fields: string[], payload: string, bytes: Uint8Array): void {
@@ -151,7 +164,7 @@ export class WsConnection {
     const request: AuthRequest = { transport: 'websocket', credentials: auth, headers, url, session: typeof sid === 'string' ? sid : null };
     const result = await core.authenticate(request);
     if (link.closing) return;
-    if ('status' in result) return link.close(result.status === 403 ? 4403 : 4401, result.reason);
+    if ('status' in result) return link.close(result.status === 403 ? 4403 : result.status === 503 ? 1013 : 4401, result.reason);
     const session = await core.open(request.session, result.user, request);
     if (link.closing) return;
     if (!session) return link.close(1013, 'too many sessions');
