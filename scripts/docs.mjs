@@ -31,8 +31,6 @@ export async function generate({ out = OUT } = {}) {
     disableSources: true, // no public repository to link to (README, "Packaging and links")
     excludePrivate: true,
     excludeInternal: true,
-    // src/server/options.ts: the type of DEFAULT_LIMITS, not exported from heartline/server (yet).
-    intentionallyNotExported: ['ResolvedLimits'],
     validation: { notExported: true, invalidLink: true, rewrittenLink: true, notDocumented: false },
     logLevel: 'Warn',
   });

@@ -22,7 +22,7 @@ export type { Awaitable, LogEvent, LogFilter, Replay, ReplayLog, SessionRecord, 
 export { FileUploads, type FileUploadsOptions } from './files.js';
 export { MemoryLog, MemorySessions, type MemoryLogOptions } from './memory.js';
 export { DEFAULT_LIMITS, HookTimeout, Refused } from './options.js';
-export type { AuthRequest, ErrorContext, Limits, Message, ServerOptions, Transport, UploadedFile } from './options.js';
+export type { AuthRequest, ErrorContext, Limits, ResolvedLimits, Message, ServerOptions, Transport, UploadedFile } from './options.js';
 export type { ServerStats } from './core.js';
 
 /** Options of {@link HeartlineServer.publish} and {@link HeartlineServer.send}. */
