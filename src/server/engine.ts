@@ -64,6 +64,38 @@ export interface ReplayLog {
   size(): Awaitable<number>;
   /** Frees what the log holds. */
   close(): Awaitable<void>;
+  /**
+   * Present when the log is shared by several server processes: it then carries their live
+   * fan-out too, and the server pushes events only as the bus delivers them (its own included).
+   */
+  readonly bus?: Bus;
+}
+
+/** What one process tells the process holding a session's live link. */
+export type Signal =
+  /** A protocol frame for the session's link (a `pong` answering a POSTed `ping`). */
+  | { type: 'frame'; text: string }
+  /** End the session's link with this close code (`disconnect`). */
+  | { type: 'close'; code: number; reason: string }
+  /** A process attached link number `gen` of the session: links of lower numbers are superseded. */
+  | { type: 'link'; gen: number };
+
+/** What a {@link Bus} delivers to its server. */
+export interface BusHandler {
+  /** An event appended by any process, in log order. */
+  event(event: LogEvent): void;
+  /** A signal sent to a session by any process. */
+  signal(session: string, signal: Signal): void;
+  /** Delivery stopped and may have missed messages (a lost connection): live links must resume. */
+  lost(): void;
+}
+
+/** Live fan-out between server processes (e.g. Redis pub/sub). */
+export interface Bus {
+  /** Starts delivering to `handler`. */
+  listen(handler: BusHandler): Awaitable<void>;
+  /** Sends `signal` to every process; for `link` the bus fills in `gen` and returns it. */
+  signal(session: string, signal: Signal): Awaitable<number>;
 }
 
 /** One session as the store keeps it. */
@@ -90,6 +122,27 @@ export interface SessionStore {
   /** Deletes every session for which `keep` is false and `seen` is before `before`; returns their ids. */
   sweep(before: number, keep: (id: string) => boolean): Awaitable<string[]>;
   close(): Awaitable<void>;
+  /**
+   * Present when the store is shared by several processes. The server then re-reads a record
+   * whenever a request names it, delivers each client message under a lease taken here, and
+   * refreshes `seen` of the sessions it serves so another process does not sweep them.
+   */
+  readonly shared?: SharedSessions;
+}
+
+/** The compare-and-set of a shared session store. */
+export interface SharedSessions {
+  /**
+   * Before delivering client message `seq`: the stored `last`, and a lease token when `seq` is
+   * `last + 1` and no other process holds the session's lease (`busy` when one does).
+   */
+  begin(id: string, seq: number): Awaitable<{ last: number; token: string | null; busy: boolean }>;
+  /** After the hook: `last` = `seq` if the lease is still held; the lease ends; returns the stored `last`. */
+  commit(id: string, token: string, seq: number): Awaitable<number>;
+  /** The lease ends without delivery (the hook threw). */
+  release(id: string, token: string): Awaitable<void>;
+  /** Marks sessions seen at `now`. */
+  touch(ids: string[], now: number): Awaitable<void>;
 }
 
 /** The bytes of one upload, appended in order. */
