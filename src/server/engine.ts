@@ -163,4 +163,33 @@ export interface UploadStore {
   create(key: string): Awaitable<UploadFile>;
   /** Removes every file still held (server shutdown with `removeUploadsOnClose`). */
   close(): Awaitable<void>;
+  /**
+   * Present when several processes share the uploads (state in a shared store, bytes in shared
+   * storage). Each upload frame is then answered under the upload's lease, from the shared state,
+   * and the SHA-256 is computed from the file at the end.
+   */
+  readonly shared?: SharedUploads;
+}
+
+/** What a shared upload store keeps of one upload between frames. */
+export interface UploadState {
+  size: number;
+  name: string | null;
+  type: string | null;
+  metadata: Record<string, unknown> | null;
+  received: number;
+  done: string | null;
+}
+
+/** The shared side of an {@link UploadStore}. */
+export interface SharedUploads {
+  /** Takes the upload's lease; a token, or null while another process holds it. */
+  lock(key: string): Awaitable<string | null>;
+  unlock(key: string, token: string): Awaitable<void>;
+  load(key: string): Awaitable<UploadState | undefined>;
+  /** Saves the state, forgotten after `ttl` ms without a save. */
+  save(key: string, state: UploadState, ttl: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+  /** The file of an upload `create` made (on this or another process), to write on. */
+  open(key: string): Awaitable<UploadFile>;
 }

@@ -116,11 +116,11 @@ export class HttpTransport {
     const { core } = this;
     const session = await core.find(params.get('session'));
     const link = session?.link;
+    const after = String(req.headers['last-event-id'] ?? params.get('lastEventId') ?? '').slice(0, core.limits.maxHeaderValue);
     if (session && !(link instanceof PollLink) && core.log.bus) {
       // No sticky sessions: this process takes the connection over, resuming from the poll's id.
       const taken = new PollLink(core);
       session.record.user = user;
-      const after = String(req.headers['last-event-id'] ?? params.get('lastEventId') ?? '').slice(0, core.limits.maxHeaderValue);
       await core.connect(session, taken, after, () => '').catch((e: unknown) => {
         taken.gone();
         throw e;
@@ -130,7 +130,8 @@ export class HttpTransport {
     if (!session || !(link instanceof PollLink)) return plain(req, res, 409, 'unknown session');
     session.record.user = user;
     session.record.seen = Date.now();
-    link.poll(res);
+    const m = /^([^-]+)-(\d{1,16})$/.exec(after);
+    link.poll(res, m && m[1] === core.log.epoch ? Number(m[2]) : 0);
   }
 
   /** The send channel: one message (`seq=N`), a control frame or an upload frame per POST. */

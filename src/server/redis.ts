@@ -15,7 +15,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { Bus, BusHandler, LogEvent, LogFilter, Replay, ReplayLog, SessionRecord, SessionStore, SharedSessions, Signal } from './engine.js';
+import type { Bus, BusHandler, LogEvent, LogFilter, Replay, ReplayLog, SessionRecord, SessionStore, SharedSessions, Signal, UploadStore } from './engine.js';
+import { RedisUploads } from './redis-uploads.js';
 import { APPEND, BEGIN, COMMIT, GET, LINK, RELEASE, SET, SINCE } from './redis-scripts.js';
 
 /** The methods of a node-redis (v4 to v6) client this engine uses. */
@@ -45,6 +46,13 @@ export interface RedisEngineOptions {
   leaseTime?: number;
   /** A Redis command not answered within this (ms) fails with {@link RedisEngineError} `timeout`. @default 5000 */
   commandTimeout?: number;
+  /**
+   * A directory every server process mounts (a shared volume): with it the engine also gives
+   * `uploads`, resumable on any process. Without it uploads stay with the process that took them.
+   */
+  uploadsDir?: string;
+  /** How long one process may hold an upload's lease (one chunk's write), ms. @default 10000 */
+  uploadLeaseTime?: number;
 }
 
 /** A Redis command that failed: `unavailable` (not connected), `timeout`, or `failed` (Redis answered an error). */
@@ -63,6 +71,8 @@ export class RedisEngineError extends Error {
 export interface RedisEngine {
   log: ReplayLog;
   sessions: SessionStore;
+  /** Present with `uploadsDir`. */
+  uploads?: UploadStore;
   close(): Promise<void>;
 }
 
@@ -81,7 +91,9 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Re
   const r = new Redis(options);
   const log = new RedisLog(r, options);
   await log.start();
-  return { log, sessions: new RedisSessions(r, options), close: () => log.close() };
+  const sessions = new RedisSessions(r, options);
+  const uploads = options.uploadsDir === undefined ? {} : { uploads: new RedisUploads(r, options.uploadsDir, options.uploadLeaseTime ?? 10000) };
+  return { log, sessions, ...uploads, close: () => log.close() };
 }
 
 /** Commands with a timeout and typed errors. */

@@ -33,7 +33,7 @@ export interface Node extends Running {
 export async function node(url: string, options: ServerOptions = {}, engine: Partial<RedisEngineOptions> = {}): Promise<Node> {
   const client = await redisClient(url);
   const e = await createRedisEngine({ client, commandTimeout: 1000, ...engine });
-  const running = await start({ log: e.log, sessions: e.sessions, ...options });
+  const running = await start({ log: e.log, sessions: e.sessions, ...(e.uploads ? { uploads: e.uploads } : {}), ...options });
   return {
     ...running,
     engine: e,

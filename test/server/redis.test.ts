@@ -2,6 +2,10 @@
 // The Redis engine against a real redis-server (started here on a free loopback port, stopped by
 // PID): events and session cursors shared by two server nodes in this process, a message two
 // nodes race for, and Redis stopping and restarting under live connections.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/index.js';
 import type { Message } from '../../src/server/index.js';
@@ -25,9 +29,9 @@ afterEach(async () => {
 });
 
 /** Two nodes on the same Redis (a fresh key prefix per test), each on its own port. */
-async function pair(options: Parameters<typeof node>[1] = {}): Promise<[Node, Node]> {
+async function pair(options: Parameters<typeof node>[1] = {}, engine: Parameters<typeof node>[2] = {}): Promise<[Node, Node]> {
   const prefix = `t${Math.random().toString(36).slice(2)}:`;
-  return [track(await node(redis.url, options, { prefix })), track(await node(redis.url, options, { prefix }))];
+  return [track(await node(redis.url, options, { prefix, ...engine })), track(await node(redis.url, options, { prefix, ...engine }))];
 }
 
 /** POSTs one message of a session to a node: the answer's `ack N`. */
@@ -141,6 +145,29 @@ describe('Redis engine: two nodes', () => {
     }
     await publishing;
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => `e${i + 1}`));
+  });
+});
+
+describe('Redis engine: uploads shared by two nodes', () => {
+  it('chunks POSTed to alternating nodes, each also sent to both at once: one file, its SHA-256 right', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heartline-shared-'));
+    track({ stop: () => rmSync(dir, { recursive: true, force: true }) });
+    const done: { sha256: string; size: number }[] = [];
+    const [a, b] = await pair({ onUpload: (f) => void done.push({ sha256: f.sha256, size: f.size }) }, { uploadsDir: dir });
+    const session = /"session":"([^"]+)"/.exec(await (await fetch(`${a.url}?heartline=1&poll=1&open=1`)).text())![1]!;
+    const frame = (n: Node, head: string, bytes: Uint8Array = new Uint8Array(0)): Promise<string> =>
+      fetch(`${n.url}?heartline=1&session=${session}`, { method: 'POST', body: Buffer.concat([Buffer.from(`${head}\n`), bytes]) }).then((r) => r.text());
+    const file = randomBytes(64 * 1024 + 123);
+    expect(await frame(a, 'up.open f1', Buffer.from(JSON.stringify({ size: file.length, name: 'x.bin' })))).toBe('up.offset f1 0');
+    expect(await frame(b, 'up.open f1', Buffer.from(JSON.stringify({ size: file.length, name: 'x.bin' })))).toBe('up.offset f1 0');
+    const step = 8192;
+    for (let at = 0, i = 0; at < file.length; at += step, i++) {
+      const chunk = file.subarray(at, at + step);
+      const answers = await Promise.all([frame(i % 2 ? a : b, `up.chunk f1 ${at} -`, chunk), frame(i % 2 ? b : a, `up.chunk f1 ${at} -`, chunk)]);
+      const end = Math.min(at + step, file.length);
+      for (const x of answers) expect(x).toMatch(end === file.length ? /^up\.done f1 / : new RegExp(`^up\\.ack f1 ${end}$`));
+    }
+    expect(done).toEqual([{ sha256: createHash('sha256').update(file).digest('hex'), size: file.length }]);
   });
 });
 
