@@ -2,7 +2,8 @@
 # The one test command (README, .ci/run): set-up, then every gate in order, stopping at the
 # first failure: typecheck, unit tests, build, byte budgets, the CDN file (README SRI, ES2019),
 # the packed package (publint, attw), e2e in Chromium, Firefox and WebKit, then the client behind
-# real nginx and HAProxy (e2e/proxies/README.md; ends with `proxies: N passed, N failed`).
+# real nginx and HAProxy (e2e/proxies/README.md; ends with `proxies: N passed, N failed`), then
+# heartline/server on Redis: 3 nodes behind HAProxy with SIGKILLs (ends with `cluster: N passed, N failed`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browsers
@@ -14,3 +15,4 @@ echo "== cdn";        node scripts/sri.mjs
 echo "== pack";       node scripts/pack-check.mjs
 echo "== e2e";        node e2e/run.mjs
 echo "== proxies";    node e2e/proxies.mjs
+echo "== cluster";    node e2e/cluster.mjs

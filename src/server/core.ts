@@ -185,7 +185,10 @@ export class Core {
       if (gen < (this.gens.get(session.id) ?? 0)) return this.supersede(link);
       this.gens.set(session.id, (link.gen = gen));
     }
-    const { resumed, events } = await this.log.since(lastEventId, { streams: session.streams, session: session.id }, Infinity);
+    const after = lastEventId || session.record.from || '';
+    const { resumed, events, head } = await this.log.since(after, { streams: session.streams, session: session.id }, Infinity);
+    if (link.session !== session) return;
+    if (!resumed && head) await this.store.set(Object.assign(session.record, { from: head }));
     if (link.session !== session) return;
     const text = first(resumed);
     if (!text && !resumed) return link.close(1012, 'resume lost'); // a later poll on another process
@@ -198,8 +201,8 @@ export class Core {
   }
 
   private supersede(old: Link): void {
-    old.session = null;
     this.detach(old);
+    old.session = null;
     old.close(1000, 'superseded');
   }
 

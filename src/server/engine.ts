@@ -42,6 +42,8 @@ export interface Replay {
   resumed: boolean;
   /** The events after that id matching the filter, oldest first (empty when not resumed). */
   events: LogEvent[];
+  /** The id of the newest event when read, from a log that offers it (the shared one). */
+  head?: string;
 }
 
 /**
@@ -110,6 +112,11 @@ export interface SessionRecord {
   user: unknown;
   /** When it last had a connection, a request or a message (ms). */
   seen: number;
+  /**
+   * Where the log stood when the session began (shared logs): a connection of the session that
+   * names no event id (its client received none yet) resumes from here, on whichever process.
+   */
+  from?: string;
 }
 
 /** Where sessions live between connections. */

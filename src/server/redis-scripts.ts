@@ -26,20 +26,23 @@ return {ep, id, ms}
 `;
 
 /**
- * Replay. KEYS: epoch, counter, the streams to read. ARGV: epoch, N (after), COUNT. Returns {0}
- * when the log cannot resume from N (another epoch, beyond the end, or a stream trimmed past N),
- * else {1, id, payload, time, id, payload, time, ...} per stream, each stream in order.
+ * Replay. KEYS: epoch, counter, the streams to read. ARGV: epoch, N (after), COUNT. Returns
+ * {0, head} when the log cannot resume from N (another epoch, beyond the end, or a stream trimmed
+ * past N), else {1, head, id, payload, time, id, payload, time, ...} per stream, each in order;
+ * head is the newest id (EPOCH-N).
  */
 export const SINCE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+local ep = redis.call('GET', KEYS[1])
+local head = (ep or '') .. '-' .. (redis.call('GET', KEYS[2]) or '0')
+if ep ~= ARGV[1] then return {0, head} end
 local after = tonumber(ARGV[2])
-if after > tonumber(redis.call('GET', KEYS[2]) or '0') then return {0} end
-local out = {1}
+if after > tonumber(redis.call('GET', KEYS[2]) or '0') then return {0, head} end
+local out = {1, head}
 for i = 3, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     local info = redis.call('XINFO', 'STREAM', KEYS[i])
     for j = 1, #info, 2 do
-      if info[j] == 'max-deleted-entry-id' and tonumber(string.match(info[j + 1], '^(%d+)')) > after then return {0} end
+      if info[j] == 'max-deleted-entry-id' and tonumber(string.match(info[j + 1], '^(%d+)')) > after then return {0, head} end
     end
     for _, e in ipairs(redis.call('XRANGE', KEYS[i], '(' .. ARGV[2] .. '-0', '+', 'COUNT', ARGV[3])) do
       out[#out + 1] = string.match(e[1], '^(%d+)'); out[#out + 1] = e[2][2]; out[#out + 1] = e[2][4]
@@ -51,17 +54,17 @@ return out
 
 /** A session record's fields and its `seen`. KEYS: record, seen set. ARGV: id. */
 export const GET = `
-local r = redis.call('HMGET', KEYS[1], 'last', 'streams', 'user')
+local r = redis.call('HMGET', KEYS[1], 'last', 'streams', 'user', 'from')
 if not r[1] then return false end
-return {r[1], r[2], r[3], redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0'}
+return {r[1], r[2], r[3], redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0', r[4] or ''}
 `;
 
-/** Create or replace a record; `last` never goes down. KEYS: record, seen set. ARGV: id, last, streams, user, seen. */
+/** Create or replace a record; `last` never goes down. KEYS: record, seen set. ARGV: id, last, streams, user, seen, from. */
 export const SET = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
 local last = ARGV[2]
 if cur > tonumber(last) then last = string.format('%d', cur) end
-redis.call('HSET', KEYS[1], 'last', last, 'streams', ARGV[3], 'user', ARGV[4])
+redis.call('HSET', KEYS[1], 'last', last, 'streams', ARGV[3], 'user', ARGV[4], 'from', ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 return 1
 `;

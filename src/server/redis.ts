@@ -170,17 +170,17 @@ class RedisLog implements ReplayLog, Bus {
   }
 
   async since(lastEventId: string, filter: LogFilter, limit: number): Promise<Replay> {
-    const m = /^([^-]+)-([1-9]\d{0,15})$/.exec(lastEventId);
-    if (!m) return { resumed: false, events: [] };
+    const m = /^([^-]+)-(0|[1-9]\d{0,15})$/.exec(lastEventId) ?? ['', '', '0'];
     const { p } = this.r;
     const keys = [`${p}epoch`, `${p}seq`, ...[...filter.streams].map((s) => this.key(s, null)), this.key(null, filter.session)];
     const count = Math.min(limit, this.o.maxReplay ?? 10000);
     const out = (await this.r.script(SINCE, keys, [m[1]!, m[2]!, count])) as (number | string)[];
-    if (out[0] !== 1) return { resumed: false, events: [] };
+    const head = String(out[1]);
+    if (out[0] !== 1) return { resumed: false, events: [], head };
     const events: LogEvent[] = [];
-    for (let i = 1; i + 2 < out.length; i += 3) events.push(toEvent(m[1]!, String(out[i]), out[i + 2]!, String(out[i + 1])));
+    for (let i = 2; i + 2 < out.length; i += 3) events.push(toEvent(m[1]!, String(out[i]), out[i + 2]!, String(out[i + 1])));
     events.sort((a, b) => a.seq - b.seq);
-    return { resumed: true, events: events.slice(0, count) };
+    return { resumed: true, events: events.slice(0, count), head };
   }
 
   async size(): Promise<number> {
@@ -258,11 +258,12 @@ class RedisSessions implements SessionStore, SharedSessions {
   async get(id: string): Promise<SessionRecord | undefined> {
     const r = (await this.r.script(GET, [this.rec(id), this.seen], [id])) as string[] | null;
     if (!r) return undefined;
-    return { id, last: Number(r[0]), streams: JSON.parse(r[1] ?? '[]') as string[], user: JSON.parse(r[2] ?? 'null'), seen: Number(r[3]) };
+    const record: SessionRecord = { id, last: Number(r[0]), streams: JSON.parse(r[1] ?? '[]') as string[], user: JSON.parse(r[2] ?? 'null'), seen: Number(r[3]) };
+    return r[4] ? { ...record, from: r[4] } : record;
   }
 
   async set(s: SessionRecord): Promise<void> {
-    await this.r.script(SET, [this.rec(s.id), this.seen], [s.id, s.last, JSON.stringify(s.streams), JSON.stringify(s.user ?? null), s.seen]);
+    await this.r.script(SET, [this.rec(s.id), this.seen], [s.id, s.last, JSON.stringify(s.streams), JSON.stringify(s.user ?? null), s.seen, s.from ?? '']);
   }
 
   async delete(id: string): Promise<void> {

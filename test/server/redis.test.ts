@@ -130,6 +130,16 @@ describe('Redis engine: two nodes', () => {
     await reader.cancel();
   });
 
+  it('a long-poll that has no event id yet, taken over by another node, gets what was published since it opened', async () => {
+    const [a, b] = await pair();
+    const first = await (await fetch(`${a.url}?heartline=1&poll=1&open=1`)).text(); // the log is still empty
+    const session = /"session":"([^"]+)"/.exec(first)![1]!;
+    await a.live.publish('default', 'e1');
+    await b.live.publish('default', 'e2');
+    const body = await (await fetch(`${b.url}?heartline=1&poll=1&session=${session}`)).text();
+    expect([...body.matchAll(/data: (e\d+)\n/g)].map((m) => m[1])).toEqual(['e1', 'e2']);
+  });
+
   it('a long-poll whose polls alternate between nodes loses and repeats nothing', async () => {
     const [a, b] = await pair();
     const first = await (await fetch(`${a.url}?heartline=1&poll=1&open=1`)).text();
