@@ -3,20 +3,32 @@
 // Node (ws) over each transport: numbered messages both ways and an upload in flight, counted at
 // the end (lost, duplicated, reordered; the upload's SHA-256). Then a Redis restart under live
 // clients. Prints one line per run, writes test-results/cluster.json, exits 1 on any failure.
-// Options: --transports websocket,sse,longpoll  --seconds 15 (chaos time per transport).
+// The same client runs in Node and in Chromium, Firefox and WebKit (e2e/cluster/page.html).
+// Options: --transports websocket,sse,longpoll  --clients node,chromium,firefox,webkit
+// --seconds 10 (chaos time per run).
 // Needs dist/ built (npx rollup -c --silent).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createClient } from 'redis';
+import { chromium, firefox } from '@playwright/test';
 import WebSocket from 'ws';
 import { connect } from '../dist/heartline.mjs';
 import { createServer } from '../dist/server.mjs';
 import { createRedisEngine } from '../dist/server-redis.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, FIREFOX, FIREFOX_PREFS } from './browsers.mjs';
 import { startCluster } from './cluster/cluster.mjs';
+import { openWebkitPage, startXvfb } from './proxies/webkit.mjs';
 
 const arg = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
 const TRANSPORTS = arg('--transports', 'websocket,sse,longpoll').split(',');
-const SECONDS = Number(arg('--seconds', '15'));
+const SECONDS = Number(arg('--seconds', '10'));
+const CLIENTS = arg('--clients', 'node,chromium,firefox,webkit').split(',');
+const BROWSERS = {
+  node: async () => null,
+  chromium: () => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+  firefox: () => firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX, firefoxUserPrefs: FIREFOX_PREFS }),
+  webkit: async () => ({ open: openWebkitPage, close: async () => {} }),
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 class NodeWebSocket extends WebSocket {
   constructor(url, protocols) {
@@ -48,8 +60,46 @@ async function until(check, ms) {
   return check();
 }
 
-/** One chaos run over `transport`. */
-async function chaos(transport) {
+/** The file the clients upload: 3 MiB the page generates the same way (page.html). */
+function chaosFile() {
+  const bytes = new Uint8Array(3 << 20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 11)) & 255;
+  return bytes;
+}
+
+/** The heartline client in this process, with the page's behaviour (page.html). */
+function nodeClient(url, transport) {
+  const s = { opened: false, got: [], sent: 0, upload: null, gaps: 0 };
+  let timer;
+  const conn = connect(`${url}/live`, { transports: [transport], WebSocket: NodeWebSocket, reconnect: { initialDelay: 50, maxDelay: 500, maxRetries: Infinity } });
+  conn.on('message', (d) => void s.got.push(Number(d)));
+  conn.on('error', (e) => void (e.code === 'gap' && (s.gaps += 1)));
+  conn.on('open', () => {
+    if (s.opened) return;
+    s.opened = true;
+    timer = setInterval(() => conn.send(String(++s.sent)), 20);
+    conn.upload(new Blob([chaosFile()]), { name: 'chaos.bin', chunkSize: 64 << 10, timeout: 60000 }).then(
+      (r) => (s.upload = { ok: true, sha256: r.sha256 }),
+      (e) => (s.upload = { ok: false, error: String(e) }),
+    );
+  });
+  return { stop: async () => (clearInterval(timer), s.sent), state: async () => s, close: async () => conn.close() };
+}
+
+/** The same client in a browser page served through the balancer. */
+async function pageClient(browser, url, transport) {
+  const { page, close } = browser.open ? await browser.open() : await (async () => {
+    const context = await browser.newContext();
+    return { page: await context.newPage(), close: () => context.close() };
+  })();
+  await page.goto(`${url}/e2e/cluster/page.html`);
+  await page.waitForFunction(() => window.__cluster?.ready, undefined, { timeout: 10000 });
+  await page.evaluate((t) => window.__cluster.start(t), transport);
+  return { stop: () => page.evaluate(() => window.__cluster.stop()), state: () => page.evaluate(() => window.__cluster.state()), close };
+}
+
+/** One chaos run over `transport`, the client in Node (`browser` null) or in a browser. */
+async function chaos(transport, browser) {
   const cluster = await startCluster({ nodes: 3 });
   const redis = createClient({ url: cluster.redis.url });
   redis.on('error', () => {});
@@ -57,89 +107,94 @@ async function chaos(transport) {
   // The publisher: one more process-local server on the same Redis (it serves no connection).
   const engine = await createRedisEngine({ client: redis, prefix: cluster.prefix });
   const publisher = createServer({ log: engine.log, sessions: engine.sessions, onError: () => {} });
-  const got = [];
-  const conn = connect(`${cluster.url}/live`, {
-    transports: [transport],
-    WebSocket: NodeWebSocket,
-    reconnect: { initialDelay: 50, maxDelay: 500, maxRetries: Infinity },
-  });
-  conn.on('message', (d) => void got.push(Number(d)));
-  const opens = [];
-  const errors = [];
-  conn.on('open', (o) => void opens.push(o.resumed));
-  conn.on('error', (e) => void errors.push(e.code));
-  // Events published before the client's first connection are not its own: start after it.
-  await new Promise((resolve) => conn.on('open', resolve));
-  const file = randomBytes(3 << 20);
-  let faults = 0;
-  let sent = 0;
-  let published = 0;
-  let publishFailures = 0;
-  const stop = Date.now() + SECONDS * 1000;
-  const upload = conn.upload(new Blob([file]), { name: 'chaos.bin', chunkSize: 64 << 10, timeout: 60000 }).then(
-    (r) => ({ ok: true, r }),
-    (e) => ({ ok: false, e: String(e) }),
-  );
-  const killer = (async () => {
-    for (let at = Date.now() + 2000; at < stop; at += 3000) {
-      await sleep(at - Date.now());
-      const i = faults % 3;
-      await cluster.kill(i);
-      faults++;
-      await sleep(1000);
-      await cluster.restart(i);
+  let client = null;
+  try {
+    client = browser ? await pageClient(browser, cluster.url, transport) : nodeClient(cluster.url, transport);
+    // Events published before the client's first connection are not its own: start after it.
+    await until(async () => (await client.state()).opened, 15000);
+    let faults = 0;
+    let published = 0;
+    let publishFailures = 0;
+    const stop = Date.now() + SECONDS * 1000;
+    const killer = (async () => {
+      for (let at = Date.now() + 2000; at < stop; at += 3000) {
+        await sleep(at - Date.now());
+        const i = faults % 3;
+        await cluster.kill(i);
+        faults++;
+        await sleep(1000);
+        await cluster.restart(i);
+      }
+    })();
+    while (Date.now() < stop) {
+      try {
+        await publisher.publish('default', String(published + 1));
+        published++;
+      } catch {
+        publishFailures++;
+      }
+      await sleep(20);
     }
-  })();
-  while (Date.now() < stop) {
-    conn.send(String(++sent));
-    try {
-      await publisher.publish('default', String(published + 1));
-      published++;
-    } catch {
-      publishFailures++;
-    }
-    await sleep(20);
+    await killer;
+    const sent = await client.stop();
+    const keys = async () => redis.sendCommand(['KEYS', `${cluster.prefix}app:msg:*`]);
+    const received = async () => {
+      const out = [];
+      for (const k of await keys()) out.push(...(await redis.sendCommand(['LRANGE', k, '0', '-1'])).map(Number));
+      return out;
+    };
+    await until(async () => (await received()).length >= sent && (await client.state()).got.length >= published && (await client.state()).upload, 60000);
+    const state = await client.state();
+    const uploads = (await redis.sendCommand(['LRANGE', `${cluster.prefix}app:uploads`, '0', '-1'])).map((x) => JSON.parse(x));
+    const sha = createHash('sha256').update(chaosFile()).digest('hex');
+    return {
+      transport,
+      faults,
+      sessions: (await keys()).length,
+      up: { sent, ...audit(await received(), sent) },
+      down: { published, publishFailures, ...audit(state.got, published), gaps: state.gaps },
+      upload: { ...state.upload, sha256Equal: !!state.upload?.ok && state.upload.sha256 === sha && uploads.length === 1 && uploads[0].sha256 === sha, onUpload: uploads.length },
+    };
+  } finally {
+    await client?.close().catch(() => {});
+    await publisher.close();
+    await engine.close();
+    redis.destroy();
+    await cluster.stop();
   }
-  await killer;
-  const key = async () => (await redis.sendCommand(['KEYS', `${cluster.prefix}app:msg:*`]));
-  const received = async () => {
-    const out = [];
-    for (const k of await key()) out.push(...(await redis.sendCommand(['LRANGE', k, '0', '-1'])).map(Number));
-    return out;
-  };
-  await until(async () => (await received()).length >= sent && got.length >= published, 30000);
-  const up = await Promise.race([upload, sleep(60000).then(() => ({ ok: false, e: 'timeout' }))]);
-  const uploads = (await redis.sendCommand(['LRANGE', `${cluster.prefix}app:uploads`, '0', '-1'])).map((x) => JSON.parse(x));
-  const sha = createHash('sha256').update(file).digest('hex');
-  const result = {
-    transport,
-    faults,
-    sessions: (await key()).length,
-    up: { sent, ...audit(await received(), sent) },
-    down: { published, publishFailures, ...audit(got, published) },
-    opens: opens.length,
-    notResumed: opens.filter((x) => !x).length - 1,
-    errors: [...new Set(errors)].join(','),
-    missing: [...Array(published).keys()].map((i) => i + 1).filter((i) => !got.includes(i)).slice(0, 10),
-    upload: { ok: up.ok, error: up.e, sha256Equal: up.ok && up.r.sha256 === sha && uploads.length === 1 && uploads[0].sha256 === sha, onUpload: uploads.length },
-  };
-  conn.close();
-  await publisher.close();
-  await engine.close();
-  redis.destroy();
-  await cluster.stop();
-  return result;
 }
 
 const results = [];
 let failed = 0;
-for (const transport of TRANSPORTS) {
-  const r = await chaos(transport);
-  const ok = r.up.lost + r.up.dup + r.up.reordered + r.down.lost + r.down.dup + r.down.reordered === 0 && r.upload.sha256Equal && r.sessions === 1;
-  failed += ok ? 0 : 1;
-  results.push({ ...r, ok });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} cluster chaos › node › ${transport}: ${r.faults} SIGKILLs; up ${r.up.sent} sent, lost ${r.up.lost} dup ${r.up.dup} reordered ${r.up.reordered}; down ${r.down.published} published, lost ${r.down.lost} dup ${r.down.dup} reordered ${r.down.reordered}; upload ${r.upload.sha256Equal ? 'SHA-256 equal' : JSON.stringify(r.upload)}; sessions ${r.sessions}; opens ${r.opens} (not resumed ${r.notResumed}) errors ${r.errors} missing ${r.missing}`);
+let xvfb = null;
+if (CLIENTS.includes('webkit') && !process.env.DISPLAY) {
+  xvfb = await startXvfb(); // WebKitGTK needs an X display: our own, stopped by PID at the end
+  process.env.DISPLAY = xvfb.display;
 }
+for (const name of CLIENTS) {
+  const browser = await BROWSERS[name]();
+  try {
+    for (const transport of TRANSPORTS) {
+      let r;
+      try {
+        r = await chaos(transport, browser);
+      } catch (e) {
+        r = { transport, error: String(e?.stack ?? e) };
+      }
+      const ok = !r.error && r.up.lost + r.up.dup + r.up.reordered + r.down.lost + r.down.dup + r.down.reordered === 0 && r.upload.sha256Equal && r.sessions === 1;
+      failed += ok ? 0 : 1;
+      results.push({ client: name, ...r, ok });
+      console.log(
+        r.error
+          ? `FAIL cluster chaos › ${name} › ${transport}: ${r.error}`
+          : `${ok ? 'ok  ' : 'FAIL'} cluster chaos › ${name} › ${transport}: ${r.faults} SIGKILLs; up ${r.up.sent} sent, lost ${r.up.lost} dup ${r.up.dup} reordered ${r.up.reordered}; down ${r.down.published} published, lost ${r.down.lost} dup ${r.down.dup} reordered ${r.down.reordered}; upload ${r.upload.sha256Equal ? 'SHA-256 equal' : JSON.stringify(r.upload)}; sessions ${r.sessions}`,
+      );
+    }
+  } finally {
+    await browser?.close();
+  }
+}
+await xvfb?.stop();
 mkdirSync('test-results', { recursive: true });
 writeFileSync('test-results/cluster.json', JSON.stringify(results, null, 2));
 console.log(`cluster: ${results.length - failed} passed, ${failed} failed`);
