@@ -11,7 +11,7 @@ import { startBalancer, startRedis } from './start.mjs';
 const NODE = new URL('./node.mjs', import.meta.url);
 
 export async function startCluster({ nodes = 3 } = {}) {
-  const redis = await startRedis();
+  let redis = await startRedis();
   const prefix = `c${Date.now().toString(36)}:`;
   const uploads = mkdtempSync(join(tmpdir(), 'heartline-cluster-uploads-'));
   const ports = [];
@@ -44,6 +44,10 @@ export async function startCluster({ nodes = 3 } = {}) {
     kill,
     /** Starts node i again on its port. */
     restart: (i) => up(i),
+    /** Starts redis-server again on its port (after `redis.stop()`): empty, as without persistence. */
+    async restartRedis() {
+      redis = Object.assign(this.redis, await startRedis(this.redis.port));
+    },
     async stop() {
       for (let i = 0; i < nodes; i++) await kill(i);
       await balancer.stop();

@@ -69,6 +69,7 @@ export class RedisUploads implements UploadStore, SharedUploads {
   }
 }
 
+/** A file one process writes for one frame: its handle is closed after the frame (close-to-open, as NFS needs). */
 class SharedFile implements UploadFile {
   constructor(
     readonly path: string,
@@ -79,7 +80,6 @@ class SharedFile implements UploadFile {
     for (let at = 0; at < bytes.length && this.handle; ) {
       at += (await this.handle.write(bytes, at, bytes.length - at, offset + at)).bytesWritten;
     }
-    await this.handle?.datasync(); // the next chunk may be written by another process
   }
 
   async finish(): Promise<void> {
