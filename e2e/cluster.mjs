@@ -150,6 +150,7 @@ async function chaos(transport, browser) {
     return {
       transport,
       faults,
+      redeliveries: Number((await redis.sendCommand(['GET', `${cluster.prefix}app:redeliveries`])) ?? 0),
       sessions: (await keys()).length,
       up: { sent, ...audit(await received(), sent) },
       down: { published, publishFailures, ...audit(state.got, published), gaps: state.gaps },
@@ -227,7 +228,7 @@ for (const name of CLIENTS) {
       console.log(
         r.error
           ? `FAIL cluster chaos › ${name} › ${transport}: ${r.error}`
-          : `${ok ? 'ok  ' : 'FAIL'} cluster chaos › ${name} › ${transport}: ${r.faults} SIGKILLs; up ${r.up.sent} sent, lost ${r.up.lost} dup ${r.up.dup} reordered ${r.up.reordered}; down ${r.down.published} published, lost ${r.down.lost} dup ${r.down.dup} reordered ${r.down.reordered}; upload ${r.upload.sha256Equal ? 'SHA-256 equal' : JSON.stringify(r.upload)}; sessions ${r.sessions}`,
+          : `${ok ? 'ok  ' : 'FAIL'} cluster chaos › ${name} › ${transport}: ${r.faults} SIGKILLs; up ${r.up.sent} sent, lost ${r.up.lost} dup ${r.up.dup} reordered ${r.up.reordered}; down ${r.down.published} published, lost ${r.down.lost} dup ${r.down.dup} reordered ${r.down.reordered}; upload ${r.upload.sha256Equal ? 'SHA-256 equal' : JSON.stringify(r.upload)}; sessions ${r.sessions}; hook re-runs ${r.redeliveries}`,
       );
     }
   } finally {

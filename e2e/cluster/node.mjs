@@ -18,13 +18,20 @@ client.on('error', () => {});
 await client.connect();
 const engine = await createRedisEngine({ client, prefix: PREFIX, uploadsDir: UPLOADS, commandTimeout: 2000 });
 const record = (key, value) => client.sendCommand(['RPUSH', `${PREFIX}app:${key}`, value]);
+// The hook is idempotent on (session, seq), as README "Scaling out" advises: a node SIGKILLed
+// between the hook and the cursor write leaves the message unacknowledged, and the client sends it
+// again; such re-runs are counted (app:redeliveries), not recorded twice.
+const ONCE = `if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 1 then return redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return -redis.call('INCR', KEYS[3])`;
+const onMessage = async (m) =>
+  void (await client.sendCommand(['EVAL', ONCE, '3', `${PREFIX}app:seen:${m.session}`, `${PREFIX}app:msg:${m.session}`, `${PREFIX}app:redeliveries`, String(m.seq), String(m.data)]));
 const live = createServer({
   log: engine.log,
   sessions: engine.sessions,
   uploads: engine.uploads,
   heartbeat: 2000,
   origins: '*',
-  onMessage: async (m) => void (await record(`msg:${m.session}`, String(m.data))),
+  onMessage,
   onUpload: async (f) => void (await record('uploads', JSON.stringify({ id: f.id, size: f.size, sha256: f.sha256 }))),
   onError: () => {},
 });

@@ -193,11 +193,14 @@ export class Core {
     const text = first(resumed);
     if (!text && !resumed) return link.close(1012, 'resume lost'); // a later poll on another process
     if (text) link.frame(text);
-    let seq = 0;
-    for (const ev of events) link.push(ev), (seq = ev.seq);
+    // Nothing at or below what the client has, or what the replay carried, goes out again (with a
+    // bus, an event the replay read may still arrive from it, late, on a busy process).
+    let seq = resumed ? Number(/-(\d+)$/.exec(after)?.[1] ?? 0) : 0;
+    for (const ev of events) if (ev.seq > seq) link.push(ev), (seq = ev.seq);
     const pending = link.pending;
     link.pending = null;
-    for (const ev of pending) if (ev.seq > seq) link.push(ev);
+    for (const ev of pending) if (ev.seq > seq) link.push(ev), (seq = ev.seq);
+    link.floor = seq;
   }
 
   private supersede(old: Link): void {
@@ -289,7 +292,9 @@ export class Core {
     const targets = ev.stream === null ? [this.sessions.get(ev.session ?? '')] : this.subscribers.get(ev.stream) ?? [];
     for (const s of targets) {
       const link = s?.link;
-      if (link) link.pending ? link.pending.push(ev) : link.push(ev);
+      if (!link) continue;
+      if (link.pending) link.pending.push(ev);
+      else if (ev.seq > (link.floor ?? 0)) link.push(ev), (link.floor = ev.seq);
     }
   }
 

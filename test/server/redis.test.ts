@@ -11,7 +11,10 @@ import type { Connection } from '../../src/index.js';
 import type { Message } from '../../src/server/index.js';
 import { RedisEngineError } from '../../src/server/redis.js';
 import { client, next, TRANSPORTS, until } from './helpers.js';
-import { node, redisServer, type Node, type RedisProcess } from './redis-helpers.js';
+import type { Bus, ReplayLog } from '../../src/server/index.js';
+import { createRedisEngine } from '../../src/server/redis.js';
+import { start } from './helpers.js';
+import { node, redisClient, redisServer, type Node, type RedisProcess } from './redis-helpers.js';
 
 let redis: RedisProcess;
 const open: { stop(): unknown }[] = [];
@@ -62,6 +65,37 @@ describe('Redis engine: two nodes', () => {
       expect(got).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
     });
   }
+
+  it('an event both replayed and delivered late by the bus reaches the client once', async () => {
+    const [a] = await pair();
+    const prefix = (a.engine.log as unknown as { r: { p: string } }).r.p;
+    const redisB = await redisClient(redis.url);
+    track({ stop: () => redisB.destroy() });
+    const e = await createRedisEngine({ client: redisB, prefix });
+    track({ stop: () => e.close() });
+    const inner = e.log;
+    // Node B's bus hands events over 300 ms late, as on a process busy elsewhere.
+    const bus: Bus = {
+      listen: (h) => inner.bus!.listen({ ...h, event: (ev) => void setTimeout(() => h.event(ev), 300) }),
+      signal: (id, sig) => inner.bus!.signal(id, sig),
+    };
+    const log: ReplayLog = { get epoch() { return inner.epoch; }, append: (x) => inner.append(x), since: (i, f, l) => inner.since(i, f, l), size: () => inner.size(), close: () => inner.close(), bus };
+    const b = track(await start({ log, sessions: e.sessions }));
+    const first = track(client(b.url, 'websocket'));
+    await next(first, 'open');
+    const got: string[] = [];
+    first.on('message', (d) => void got.push(String(d)));
+    await a.live.publish('default', 'e0');
+    await until(() => got.length === 1, 5000, 'e0');
+    const id = first.lastEventId;
+    first.close();
+    await a.live.publish('default', 'e1');
+    const again = track(client(b.url, 'websocket', { lastEventId: id }));
+    again.on('message', (d) => void got.push(String(d)));
+    await next(again, 'open');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(got).toEqual(['e0', 'e1']);
+  });
 
   it('ids are ordered across nodes and the epoch is shared', async () => {
     const [a, b] = await pair();
