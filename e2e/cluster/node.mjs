@@ -50,3 +50,4 @@ const http = httpServer(async (req, res) => {
 });
 live.attach(http);
 http.listen(Number(PORT), '127.0.0.1', () => process.send?.('listening'));
+process.on('disconnect', () => process.exit(0)); // the test process is gone (even killed): so is this node
