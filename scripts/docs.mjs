@@ -1,7 +1,7 @@
 // `npm run docs`: the API reference, generated from the TSDoc by TypeDoc into docs/api/
 // (gitignored: it is regenerated, never edited). One page per public entry: `heartline` (whose
 // exports `heartline/ws` shares: dist/ws.d.ts re-exports the same declarations, checked by
-// scripts/docs-check.mjs), `heartline/react`, `heartline/vue`, `heartline/server`.
+// scripts/docs-check.mjs), `heartline/react`, `heartline/vue`, `heartline/server`, `heartline/server/redis`.
 // Any TypeDoc warning (a broken {@link}, a public type that is referenced but not exported, …)
 // fails the run, so the test command (scripts/test.sh) catches them.
 import { rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ export const ENTRIES = {
   'src/react/index.ts': 'heartline/react',
   'src/vue/index.ts': 'heartline/vue',
   'src/server/index.ts': 'heartline/server',
+  'src/server/redis.ts': 'heartline/server/redis',
 };
 
 /** Generates docs/api/; resolves with the number of warnings and errors (0: success). */

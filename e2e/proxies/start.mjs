@@ -50,12 +50,13 @@ async function accepting(port, ms, exited) {
 
 /**
  * Write the config, start the process, wait until it accepts. `write(dir, port)` writes the config
- * files and returns the argv. Retries with another port when the first one was taken meanwhile.
+ * files and returns the argv. Retries with another port when the first one was taken meanwhile
+ * (`fixedPort`: that port, e.g. to restart a process where its clients expect it).
  */
-async function start(name, bin, write) {
+export async function start(name, bin, write, fixedPort) {
   for (let attempt = 0; ; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), `heartline-${name}-`));
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const args = write(dir, port);
     // In a process group of its own, so a signal to -PID reaches nginx's workers too.
     const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -80,7 +81,7 @@ async function start(name, bin, write) {
       await gone;
       live.delete(entry);
       rmSync(dir, { recursive: true, force: true });
-      if (attempt < 3 && /in use|cannot bind/i.test(stderr)) continue;
+      if (attempt < 3 && fixedPort === undefined && /in use|cannot bind/i.test(stderr)) continue;
       throw new Error(`${name} failed to start: ${err.message}\n${stderr}`);
     }
     let stopped = null;

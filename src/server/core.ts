@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { LogEvent, ReplayLog, SessionStore, UploadStore } from './engine.js';
+import type { LogEvent, ReplayLog, SessionStore, Signal, UploadStore } from './engine.js';
 import { FileUploads } from './files.js';
 import { Addresses, within } from './guards.js';
 import { MemoryLog, MemorySessions } from './memory.js';
@@ -46,6 +46,8 @@ export class Core {
   handshaking = 0;
   closed = false;
   private readonly subscribers = new Map<string, Set<Session>>();
+  /** With a bus: the highest link number seen per session (a lower one is superseded). */
+  private readonly gens = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private publishing: Promise<unknown> = Promise.resolve();
 
@@ -58,6 +60,12 @@ export class Core {
     this.heartbeat = options.heartbeat ?? 25000;
     this.uploads = new Uploads(this);
     this.addresses = new Addresses(this.limits.maxConnectionsPerAddress, options.addressHeader, (e) => this.report(e, { where: 'internal' }));
+    const bus = this.log.bus;
+    if (bus) {
+      // A shared log: live events come from the bus (appends of every process, in log order).
+      const handler = { event: (ev: LogEvent) => this.push(ev), signal: (id: string, sig: Signal) => this.signaled(id, sig), lost: () => this.lost() };
+      void Promise.resolve(bus.listen(handler)).catch((e) => this.report(e, { where: 'internal' }));
+    }
     this.every(this.heartbeat, () => {
       const now = Date.now();
       for (const link of [...this.links]) link.beat(now);
@@ -111,8 +119,16 @@ export class Core {
   async find(id: string | null): Promise<Session | undefined> {
     if (!id || id.length > 64) return undefined;
     const live = this.sessions.get(id);
-    if (live) return live;
-    const record = await this.store.get(id);
+    if (live && !this.store.shared) return live;
+    // A shared store is read again (another process may have moved the cursor); while it is
+    // unreachable a session this process holds is served as it last knew it.
+    const record = await Promise.resolve(this.store.get(id)).catch((e: unknown) => {
+      if (!live) throw e;
+      this.report(e, { where: 'internal', session: id });
+      return live.record;
+    });
+    if (live && record) return Object.assign(live.record, record, { user: live.record.user }), live;
+    if (live) this.sessions.delete(id), live.link && this.detach(live.link);
     if (!record) return undefined;
     const session = new Session(record, this.limits.messageRate);
     this.sessions.set(id, session);
@@ -169,19 +185,55 @@ export class Core {
     link.pending = [];
     this.links.add(link);
     this.subscribe(session, [...session.streams]);
-    if (old && old !== link) {
-      old.session = null;
-      this.detach(old);
-      old.close(1000, 'superseded');
+    if (old && old !== link) this.supersede(old);
+    if (this.log.bus) {
+      const gen = await this.log.bus.signal(session.id, { type: 'link', gen: 0 });
+      if (link.session !== session) return;
+      if (gen < (this.gens.get(session.id) ?? 0)) return this.supersede(link);
+      this.gens.set(session.id, (link.gen = gen));
     }
-    const { resumed, events } = await this.log.since(lastEventId, { streams: session.streams, session: session.id }, Infinity);
+    const after = lastEventId || session.record.from || '';
+    const { resumed, events, head } = await this.log.since(after, { streams: session.streams, session: session.id }, Infinity);
     if (link.session !== session) return;
-    link.frame(first(resumed));
-    let seq = 0;
-    for (const ev of events) link.push(ev), (seq = ev.seq);
+    if (!resumed && head) await this.store.set(Object.assign(session.record, { from: head }));
+    if (link.session !== session) return;
+    const text = first(resumed);
+    if (!text && !resumed) return link.close(1012, 'resume lost'); // a later poll on another process
+    if (text) link.frame(text);
+    // Nothing at or below what the client has, or what the replay carried, goes out again (with a
+    // bus, an event the replay read may still arrive from it, late, on a busy process).
+    let seq = resumed ? Number(/-(\d+)$/.exec(after)?.[1] ?? 0) : 0;
+    for (const ev of events) if (ev.seq > seq) link.push(ev), (seq = ev.seq);
     const pending = link.pending;
     link.pending = null;
-    for (const ev of pending) if (ev.seq > seq) link.push(ev);
+    for (const ev of pending) if (ev.seq > seq) link.push(ev), (seq = ev.seq);
+    link.floor = seq;
+  }
+
+  private supersede(old: Link): void {
+    this.detach(old);
+    old.session = null;
+    old.close(1000, 'superseded');
+  }
+
+  /** A signal from another process (or this one) through the bus. */
+  private signaled(id: string, sig: Signal): void {
+    const link = this.sessions.get(id)?.link;
+    if (sig.type === 'link') {
+      this.gens.set(id, Math.max(sig.gen, this.gens.get(id) ?? 0));
+      if (link?.gen !== undefined && link.gen < sig.gen) this.supersede(link);
+    } else if (link) sig.type === 'frame' ? link.frame(sig.text) : link.close(sig.code, sig.reason);
+  }
+
+  /** The bus may have missed events: every live link ends with 1012, and its client resumes. */
+  private lost(): void {
+    for (const link of [...this.links]) link.close(1012, 'fan-out interrupted');
+  }
+
+  /** A frame for the session's live link, wherever it is. */
+  toLink(session: Session, text: string): void {
+    if (session.link) return session.link.frame(text);
+    void Promise.resolve(this.log.bus?.signal(session.id, { type: 'frame', text })).catch((e) => this.report(e, { where: 'internal' }));
   }
 
   /** The link is gone (closed, superseded, dead): no more writes to it. */
@@ -190,6 +242,7 @@ export class Core {
     const session = link.session;
     if (session?.link !== link) return;
     session.link = null;
+    this.gens.delete(session.id);
     session.record.seen = Date.now();
     for (const s of session.streams) this.subscribers.get(s)?.delete(session);
     void Promise.resolve(this.store.set(session.record)).catch((e) => this.report(e, { where: 'internal' }));
@@ -204,15 +257,27 @@ export class Core {
     return session.run(async () => {
       const record = session.record;
       record.seen = Date.now();
-      if (seq !== record.last + 1) return record.last; // a duplicate, or a gap: what it has
+      const shared = this.store.shared;
+      let token: string | null = null;
+      for (let wait = 5; shared; wait = Math.min(wait * 2, 100)) {
+        // Another process may deliver this session's messages: its lease makes it the one writer.
+        const lease = await shared.begin(record.id, seq);
+        record.last = Math.max(record.last, lease.last);
+        if (!lease.busy) ((token = lease.token), (wait = 0));
+        if (!wait || this.closed) break;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      if (seq !== record.last + 1 || (shared && !token)) return record.last; // a duplicate, or a gap: what it has
       try {
         const fn = this.options.onMessage;
         const message = { session: record.id, user: record.user, seq, data, binary, transport };
         if (fn) await within(this, 'onMessage', this.limits.messageTimeout, () => fn(message));
       } catch (e) {
         this.report(e, { where: 'message', session: record.id });
+        if (token) await shared!.release(record.id, token);
         return null;
       }
+      if (token) return (record.last = await shared!.commit(record.id, token, seq));
       record.last = seq;
       await this.store.set(record);
       return seq;
@@ -224,20 +289,28 @@ export class Core {
     if (this.closed) return Promise.reject(new Error('heartline/server: closed'));
     const p = this.publishing.then(async () => {
       const ev = await this.log.append({ stream, session, event, data });
-      const targets = stream === null ? [this.sessions.get(session ?? '')] : this.subscribers.get(stream) ?? [];
-      for (const s of targets) {
-        const link = s?.link;
-        if (link) link.pending ? link.pending.push(ev) : link.push(ev);
-      }
+      if (!this.log.bus) this.push(ev);
       return ev;
     });
     this.publishing = p.catch(() => {});
     return p;
   }
 
+  /** Pushes an appended event to the live links it concerns. */
+  private push(ev: LogEvent): void {
+    const targets = ev.stream === null ? [this.sessions.get(ev.session ?? '')] : this.subscribers.get(ev.stream) ?? [];
+    for (const s of targets) {
+      const link = s?.link;
+      if (!link) continue;
+      if (link.pending) link.pending.push(ev);
+      else if (ev.seq > (link.floor ?? 0)) link.push(ev), (link.floor = ev.seq);
+    }
+  }
+
   /** Ends the session's live connection with `code` (the session stays, for a resume). */
   disconnect(id: string, code: number, reason: string): boolean {
     const link = this.sessions.get(id)?.link;
+    if (!link && this.log.bus) void Promise.resolve(this.log.bus.signal(id, { type: 'close', code, reason })).catch((e) => this.report(e, { where: 'internal' }));
     if (!link) return false;
     link.close(code, reason);
     return true;
@@ -261,6 +334,8 @@ export class Core {
       const s = this.sessions.get(id);
       return !!s && (s.link !== null || s.uploading(now - uploadTtl));
     };
+    const held = [...this.sessions.keys()].filter(keep);
+    if (this.store.shared && held.length) await this.store.shared.touch(held, now);
     const gone = await this.store.sweep(now - sessionTtl, keep);
     for (const id of gone) {
       const s = this.sessions.get(id);

@@ -42,6 +42,8 @@ export interface Replay {
   resumed: boolean;
   /** The events after that id matching the filter, oldest first (empty when not resumed). */
   events: LogEvent[];
+  /** The id of the newest event when read, from a log that offers it (the shared one). */
+  head?: string;
 }
 
 /**
@@ -64,6 +66,38 @@ export interface ReplayLog {
   size(): Awaitable<number>;
   /** Frees what the log holds. */
   close(): Awaitable<void>;
+  /**
+   * Present when the log is shared by several server processes: it then carries their live
+   * fan-out too, and the server pushes events only as the bus delivers them (its own included).
+   */
+  readonly bus?: Bus;
+}
+
+/** What one process tells the process holding a session's live link. */
+export type Signal =
+  /** A protocol frame for the session's link (a `pong` answering a POSTed `ping`). */
+  | { type: 'frame'; text: string }
+  /** End the session's link with this close code (`disconnect`). */
+  | { type: 'close'; code: number; reason: string }
+  /** A process attached link number `gen` of the session: links of lower numbers are superseded. */
+  | { type: 'link'; gen: number };
+
+/** What a {@link Bus} delivers to its server. */
+export interface BusHandler {
+  /** An event appended by any process, in log order. */
+  event(event: LogEvent): void;
+  /** A signal sent to a session by any process. */
+  signal(session: string, signal: Signal): void;
+  /** Delivery stopped and may have missed messages (a lost connection): live links must resume. */
+  lost(): void;
+}
+
+/** Live fan-out between server processes (e.g. Redis pub/sub). */
+export interface Bus {
+  /** Starts delivering to `handler`. */
+  listen(handler: BusHandler): Awaitable<void>;
+  /** Sends `signal` to every process; for `link` the bus fills in `gen` and returns it. */
+  signal(session: string, signal: Signal): Awaitable<number>;
 }
 
 /** One session as the store keeps it. */
@@ -78,6 +112,11 @@ export interface SessionRecord {
   user: unknown;
   /** When it last had a connection, a request or a message (ms). */
   seen: number;
+  /**
+   * Where the log stood when the session began (shared logs): a connection of the session that
+   * names no event id (its client received none yet) resumes from here, on whichever process.
+   */
+  from?: string;
 }
 
 /** Where sessions live between connections. */
@@ -90,6 +129,27 @@ export interface SessionStore {
   /** Deletes every session for which `keep` is false and `seen` is before `before`; returns their ids. */
   sweep(before: number, keep: (id: string) => boolean): Awaitable<string[]>;
   close(): Awaitable<void>;
+  /**
+   * Present when the store is shared by several processes. The server then re-reads a record
+   * whenever a request names it, delivers each client message under a lease taken here, and
+   * refreshes `seen` of the sessions it serves so another process does not sweep them.
+   */
+  readonly shared?: SharedSessions;
+}
+
+/** The compare-and-set of a shared session store. */
+export interface SharedSessions {
+  /**
+   * Before delivering client message `seq`: the stored `last`, and a lease token when `seq` is
+   * `last + 1` and no other process holds the session's lease (`busy` when one does).
+   */
+  begin(id: string, seq: number): Awaitable<{ last: number; token: string | null; busy: boolean }>;
+  /** After the hook: `last` = `seq` if the lease is still held; the lease ends; returns the stored `last`. */
+  commit(id: string, token: string, seq: number): Awaitable<number>;
+  /** The lease ends without delivery (the hook threw). */
+  release(id: string, token: string): Awaitable<void>;
+  /** Marks sessions seen at `now`. */
+  touch(ids: string[], now: number): Awaitable<void>;
 }
 
 /** The bytes of one upload, appended in order. */
@@ -110,4 +170,33 @@ export interface UploadStore {
   create(key: string): Awaitable<UploadFile>;
   /** Removes every file still held (server shutdown with `removeUploadsOnClose`). */
   close(): Awaitable<void>;
+  /**
+   * Present when several processes share the uploads (state in a shared store, bytes in shared
+   * storage). Each upload frame is then answered under the upload's lease, from the shared state,
+   * and the SHA-256 is computed from the file at the end.
+   */
+  readonly shared?: SharedUploads;
+}
+
+/** What a shared upload store keeps of one upload between frames. */
+export interface UploadState {
+  size: number;
+  name: string | null;
+  type: string | null;
+  metadata: Record<string, unknown> | null;
+  received: number;
+  done: string | null;
+}
+
+/** The shared side of an {@link UploadStore}. */
+export interface SharedUploads {
+  /** Takes the upload's lease; a token, or null while another process holds it. */
+  lock(key: string): Awaitable<string | null>;
+  unlock(key: string, token: string): Awaitable<void>;
+  load(key: string): Awaitable<UploadState | undefined>;
+  /** Saves the state, forgotten after `ttl` ms without a save. */
+  save(key: string, state: UploadState, ttl: number): Awaitable<void>;
+  delete(key: string): Awaitable<void>;
+  /** The file of an upload `create` made (on this or another process), to write on. */
+  open(key: string): Awaitable<UploadFile>;
 }

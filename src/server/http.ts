@@ -116,12 +116,25 @@ export class HttpTransport {
 
   /** A later poll: the session's long-poll connection, else 409 (the client opens a new one). */
   private async poll(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, user: unknown): Promise<void> {
-    const session = await this.core.find(params.get('session'));
+    const { core } = this;
+    const session = await core.find(params.get('session'));
     const link = session?.link;
+    const after = String(req.headers['last-event-id'] ?? params.get('lastEventId') ?? '').slice(0, core.limits.maxHeaderValue);
+    if (session && !(link instanceof PollLink) && core.log.bus) {
+      // No sticky sessions: this process takes the connection over, resuming from the poll's id.
+      const taken = new PollLink(core);
+      session.record.user = user;
+      await core.connect(session, taken, after, () => '').catch((e: unknown) => {
+        taken.gone();
+        throw e;
+      });
+      return taken.poll(res);
+    }
     if (!session || !(link instanceof PollLink)) return plain(req, res, 409, 'unknown session');
     session.record.user = user;
     session.record.seen = Date.now();
-    link.poll(res);
+    const m = /^([^-]+)-(\d{1,16})$/.exec(after);
+    link.poll(res, m && m[1] === core.log.epoch ? Number(m[2]) : 0);
   }
 
   /** The send channel: one message (`seq=N`), a control frame or an upload frame per POST. */
@@ -149,7 +162,7 @@ export class HttpTransport {
     }
     // A control frame: `ping N`, `pong N` or `bye`; the answer to a ping goes down the event stream.
     const [type, arg = ''] = body.toString('utf8', 0, 64).split(' ');
-    if (type === 'ping' && /^\d{1,16}$/.test(arg)) session.link?.frame(`pong ${arg}`);
+    if (type === 'ping' && /^\d{1,16}$/.test(arg)) core.toLink(session, `pong ${arg}`);
     else if (type === 'bye') await core.forget(session);
     plain(req, res, 200, `ack ${session.record.last}`);
   }

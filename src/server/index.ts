@@ -18,7 +18,7 @@ import { HttpTransport } from './http.js';
 import type { ServerOptions } from './options.js';
 import { WsTransport } from './websocket.js';
 
-export type { Awaitable, LogEvent, LogFilter, Replay, ReplayLog, SessionRecord, SessionStore, UploadFile, UploadStore } from './engine.js';
+export type { Awaitable, Bus, BusHandler, LogEvent, LogFilter, Replay, ReplayLog, SessionRecord, SessionStore, SharedSessions, SharedUploads, Signal, UploadFile, UploadState, UploadStore } from './engine.js';
 export { FileUploads, type FileUploadsOptions } from './files.js';
 export { MemoryLog, MemorySessions, type MemoryLogOptions } from './memory.js';
 export { DEFAULT_LIMITS, HookTimeout, Refused } from './options.js';

@@ -83,6 +83,8 @@ export class PollLink implements Link {
   pending: LogEvent[] | null = null;
   private held: ServerResponse | null = null;
   private queue: string[] = [];
+  /** The event number of each queued text (0 for a frame). */
+  private seqs: number[] = [];
   private bytes = 0;
   private closing = false;
   private ended = false;
@@ -100,12 +102,14 @@ export class PollLink implements Link {
     this.cancelIdle = this.core.later(pollTimeout + Math.min(pollTimeout, 10000), () => this.gone());
   }
 
-  private add(text: string): void {
+  private add(text: string, seq = 0): void {
     if (this.closing || this.ended || !text) return;
     this.queue.push(text);
+    this.seqs.push(seq);
     this.bytes += text.length;
     if (this.bytes > this.core.limits.maxBufferedBytes) {
       this.queue = [];
+      this.seqs = [];
       this.bytes = 0;
       return this.close(1013, 'slow consumer');
     }
@@ -115,15 +119,24 @@ export class PollLink implements Link {
   }
 
   push(ev: LogEvent): void {
-    this.add(eventText(ev));
+    this.add(eventText(ev), ev.seq);
   }
 
   frame(text: string): void {
     this.add(frameEvent(text));
   }
 
-  /** A poll of this connection: held until something is queued or `pollTimeout` passed. */
-  poll(res: ServerResponse): void {
+  /**
+   * A poll of this connection: held until something is queued or `pollTimeout` passed. Events up
+   * to `after` (the poll's last event id, when of this log) are not sent again: with several
+   * server processes the client may have received them from another one meanwhile.
+   */
+  poll(res: ServerResponse, after = 0): void {
+    if (after > 0) {
+      const keep = this.seqs.map((seq) => seq === 0 || seq > after);
+      this.queue = this.queue.filter((_, i) => keep[i]);
+      this.seqs = this.seqs.filter((_, i) => keep[i]);
+    }
     if (this.ended) return void res.writeHead(409, { 'Content-Type': 'text/plain' }).end('unknown session\n');
     this.answer(':\n\n'); // a poll still held (the client gave up on it) gets an empty answer
     this.cancelIdle();
@@ -142,6 +155,7 @@ export class PollLink implements Link {
     if (!this.held || !this.queue.length) return;
     const body = this.queue.join('');
     this.queue = [];
+    this.seqs = [];
     this.bytes = 0;
     this.answer(body);
     if (this.closing) this.gone();
@@ -160,6 +174,7 @@ export class PollLink implements Link {
   close(code: number, reason: string): void {
     if (this.closing || this.ended) return;
     this.queue.push(frameEvent(`close ${code} ${field(reason)}`));
+    this.seqs.push(0);
     this.closing = true;
     if (this.session?.link !== this) return this.gone(); // superseded: the client polls no more
     this.flush();

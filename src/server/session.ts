@@ -14,6 +14,10 @@ export interface Link {
   session: Session | null;
   /** While the replay is read, live events wait here (then those the replay did not carry go out). */
   pending: LogEvent[] | null;
+  /** Its number among the session's links, when a bus numbers them across processes. */
+  gen?: number;
+  /** The highest event number pushed (set by the core): a later event at or below it is not sent again. */
+  floor?: number;
   /** An application event. */
   push(event: LogEvent): void;
   /** A protocol frame (`welcome`, `ready`, `ack`, `pong`, `ping`, `retry`, `up.*`). */

@@ -5,10 +5,11 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Core } from './core.js';
 import { within } from './guards.js';
 import { HookTimeout } from './options.js';
-import type { UploadFile } from './engine.js';
+import type { SharedUploads, UploadFile } from './engine.js';
 import { chunkCheck } from './frames.js';
 import type { Session } from './session.js';
 
@@ -67,6 +68,15 @@ export class Uploads {
     const [type, id = '', offset, check] = fields;
     return session.run(async () => {
       if (!ID.test(id)) return [errorFrame(id, 400, 'bad upload id')];
+      const shared = this.core.files.shared;
+      if (shared) return this.sharedFrame(shared, session, fields, payload, bytes);
+      return this.answer(session, fields, payload, bytes);
+    });
+  }
+
+  private async answer(session: Session, fields: string[], payload: string, bytes: Uint8Array): Promise<string[]> {
+    const [type, id = '', offset, check] = fields;
+    {
       try {
         if (type === 'up.open') return await this.open(session, id, payload);
         if (type === 'up.chunk') return await this.chunk(session, id, offset, check, bytes);
@@ -78,7 +88,42 @@ export class Uploads {
         await this.drop(session, id).catch(() => {});
         return [errorFrame(id, 500, 'storage failed')];
       }
-    });
+    }
+  }
+
+  /**
+   * Shared uploads: under the upload's lease, the state is loaded from the shared store, the frame
+   * answered as usual, the state saved (or deleted) and the local copy dropped, so any process can
+   * take the next frame.
+   */
+  private async sharedFrame(shared: SharedUploads, session: Session, fields: string[], payload: string, bytes: Uint8Array): Promise<string[]> {
+    const id = fields[1]!;
+    const key = `${session.id}/${id}`;
+    let token: string | null = null;
+    for (let waited = 0; !(token = await shared.lock(key)); waited += 50) {
+      // Another process holds the lease (writing a chunk, or it died: the lease then runs out).
+      if (waited > 10000) return [errorFrame(id, 503, 'upload busy')];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      const state = await shared.load(key);
+      session.uploads.delete(id);
+      if (state) {
+        const file = state.done ? null : await shared.open(key);
+        session.uploads.set(id, { id, ...state, file, hash: createHash('sha256'), touched: Date.now() });
+      }
+      const answer = await this.answer(session, fields, payload, bytes);
+      const upload = session.uploads.get(id);
+      session.uploads.delete(id);
+      if (upload) {
+        const { size, name, type, metadata, received, done } = upload;
+        await shared.save(key, { size, name, type, metadata, received, done }, this.core.limits.uploadTtl);
+        await upload.file?.finish(); // closes this process's handle; the bytes stay
+      } else if (state) await shared.delete(key);
+      return answer;
+    } finally {
+      await shared.unlock(key, token);
+    }
   }
 
   private async open(session: Session, id: string, json: string): Promise<string[]> {
@@ -139,7 +184,7 @@ export class Uploads {
   private async finish(session: Session, upload: Upload): Promise<string> {
     const file = upload.file!;
     await file.finish();
-    const sha256 = upload.hash.digest('hex');
+    const sha256 = this.core.files.shared ? await fileHash(file.path!) : upload.hash.digest('hex');
     const { id, name, type, size, metadata } = upload;
     let done: string;
     try {
@@ -187,4 +232,12 @@ export class Uploads {
   async dropAll(session: Session): Promise<void> {
     for (const id of [...session.uploads.keys()]) await this.drop(session, id);
   }
+}
+
+/** The SHA-256 of a file (shared uploads: the chunks were written by several processes). */
+function fileHash(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path).on('data', (d) => hash.update(d)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
+  });
 }
