@@ -29,6 +29,10 @@ export interface ServerStats {
   timers: number;
   /** Events in the replay log. */
   events: number;
+  /** Client messages dropped since start because their SEQ was already delivered (a resend after a lost ack). */
+  duplicates: number;
+  /** Client messages dropped since start because an earlier SEQ was missing (a client bug: the protocol never skips). */
+  gaps: number;
 }
 
 /** The state and rules every transport shares; one per `createServer` call. */
@@ -43,6 +47,8 @@ export class Core {
   readonly uploads: Uploads;
   handshaking = 0;
   closed = false;
+  /** See {@link ServerStats.duplicates} and {@link ServerStats.gaps}. */
+  private dropped = { duplicates: 0, gaps: 0 };
   private readonly subscribers = new Map<string, Set<Session>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private publishing: Promise<unknown> = Promise.resolve();
@@ -197,7 +203,10 @@ export class Core {
     return session.run(async () => {
       const record = session.record;
       record.seen = Date.now();
-      if (seq !== record.last + 1) return record.last; // a duplicate, or a gap: what it has
+      if (seq !== record.last + 1) {
+        this.dropped[seq <= record.last ? 'duplicates' : 'gaps'] += 1;
+        return record.last; // a duplicate, or a gap: what it has
+      }
       try {
         await this.options.onMessage?.({ session: record.id, user: record.user, seq, data, binary, transport });
       } catch (e) {
@@ -266,7 +275,7 @@ export class Core {
     let uploads = 0;
     for (const s of this.sessions.values()) for (const u of s.uploads.values()) uploads += u.done ? 0 : 1;
     const [sessions, events] = await Promise.all([this.store.size(), this.log.size()]);
-    return { connections, handshaking: this.handshaking, sessions, uploads, timers: this.timers.size, events };
+    return { connections, handshaking: this.handshaking, sessions, uploads, timers: this.timers.size, events, ...this.dropped };
   }
 
   /** Stops the timers, ends every link with 1001 and frees the engines. */

@@ -118,7 +118,9 @@ export class HttpTransport {
     if (!session || !(link instanceof PollLink)) return plain(req, res, 409, 'unknown session');
     session.record.user = user;
     session.record.seen = Date.now();
-    link.poll(res);
+    // `wait=MS`: a proxy in between cuts polls held longer, so this one is held at most MS.
+    const wait = Number(params.get('wait'));
+    link.poll(res, wait > 0 ? wait : Infinity);
   }
 
   /** The send channel: one message (`seq=N`), a control frame or an upload frame per POST. */
