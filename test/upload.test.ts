@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeartlineError, UploadError, connect } from '../src/index';
 import type { Connection, UploadOptions } from '../src/index';
-import { chunkCheck } from '../e2e/server/uploads.mjs'; // the reference server's, to agree with
+import { chunkCheck } from '../src/server/frames.js'; // heartline/server's, to agree with
 import { FakeWebSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
 
 const until = async (cond: () => unknown, what: string, ms = 3000): Promise<void> => {
