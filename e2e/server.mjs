@@ -1,5 +1,6 @@
 // The heartline fixture server (contract: e2e/SERVER.md). node:http + ws in noServer mode, so the
-// upgrade is ours to refuse with any status or to misbehave on after it is accepted.
+// upgrade is ours to refuse with any status or to misbehave on after it is accepted; `/hl/` is
+// heartline/server (dist/server.mjs) with faults around it (server/heartline.mjs).
 import { createServer, STATUS_CODES } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
