@@ -69,7 +69,8 @@ export class KeyProtocol {
         Object.assign(this.upload(file.id), { name: file.name, size: file.size, received: file.size, sha256: file.sha256, done: true });
         this.state.changed();
       },
-      onError: () => {}, // refused or failed requests are the point of many scenarios
+      // Hook and auth failures are the point of some scenarios; an internal error is a module bug.
+      onError: (error, { where }) => where === 'internal' && console.error('fixture: heartline/server internal error:', error),
     });
   }
 
