@@ -118,14 +118,17 @@ export async function fallback(h) {
 }
 
 /**
- * (b), (c): the proxy cuts idle connections after 5 s; the default heartbeat beats every 25 s. Over
+ * (b), (c): the proxy cuts idle connections after 5 s; the default heartbeats (the client's and the
+ * server's) beat every 25 s. Over
  * 40 s of idle the page must never sit disconnected for long (case 16: delays climbed towards
  * maxDelay, 23 s at once). Case 16 is a cut just under `stableAfter`: with the default 5000 the 5 s
  * cut races the stableAfter timer (the attempt counter resets in some runs, not in others), so the
  * page sets `stableAfter: 6000` to make every cut land under it, as in the field.
  */
 export async function idleCuts(h, { idleMs = 40000 } = {}) {
-  await h.start(h.url(), { reconnect: { stableAfter: 6000 } });
+  // hb=25000: heartline/server's default heartbeat, so its pings (like the client's) come every
+  // 25 s and the proxy's 5 s idle cut does happen (the fixture's own default, 2 s, would prevent it).
+  await h.start(h.url({ hb: '25000' }), { reconnect: { stableAfter: 6000 } });
   h.check((await opened(h, 10000)) !== null, 'never opened');
   await h.exchange(10);
   const from = await h.mark('idle');
