@@ -32,7 +32,13 @@ class Conn {
   }
 
   opened() {
+    this.kp.current.set(this.session, this);
     this.kp.startGen(this.params);
+  }
+
+  /** Whether this is its session's live connection in the module (its latest welcome / ready). */
+  get current() {
+    return this.session !== null && this.kp.current.get(this.session) === this;
   }
 
   send() {}
@@ -42,6 +48,7 @@ class Conn {
   forget() {
     if (this.mode === 'gone') return;
     this.mode = 'gone';
+    if (this.current) this.kp.current.delete(this.session);
     if (this.state.conns.delete(this)) this.state.changed();
   }
 }
@@ -60,12 +67,14 @@ export class WsConn extends Conn {
   }
 
   /**
-   * A close frame written under the module, and nothing of the module's after it (its own close
-   * frame, when it answers the client's, would be a second one): it sees the client close.
+   * The module's own close (`disconnect`) for its session's live connection; for any other (no
+   * `ready` yet, replaced) a close frame written under the module, and nothing of the module's
+   * after it (its own close frame, answering the client's, would be a second one).
    */
   close(code = 1000, reason = '') {
     if (this.mode !== 'live') return;
     if (!(code >= 1000 && code <= 4999) || [1004, 1005, 1006, 1015].includes(code)) return this.destroy();
+    if (this.current && this.kp.server.disconnect(this.session, code, reason)) return;
     const why = Buffer.from(reason).subarray(0, 120);
     const payload = Buffer.concat([Buffer.from([code >> 8, code & 255]), why]);
     this.socket.writeLast(Buffer.concat([Buffer.from([0x88, payload.length]), payload]));
@@ -192,7 +201,7 @@ export class PollConn extends Conn {
 
   close(code = 1000, reason = '') {
     if (this.mode !== 'live') return;
-    if (!this.session || !this.kp.server.disconnect(this.session, code, reason)) this.destroy();
+    if (!this.current || !this.kp.server.disconnect(this.session, code, reason)) this.destroy();
   }
 
   destroy() {

@@ -41,6 +41,8 @@ export class KeyProtocol {
     this.dropped = { duplicates: 0, gaps: 0 };
     /** session → its long-poll connection */
     this.polls = new Map();
+    /** session → the connection the module made its live one last (any transport) */
+    this.current = new Map();
     this.gen = null;
     this.log = new MemoryLog();
     this.sessions = new MemorySessions();
@@ -200,6 +202,7 @@ export class KeyProtocol {
     if (fresh || sessionsOnly) engines.push(this.sessions), (this.sessions = new MemorySessions());
     if (fresh) engines.push(this.log), (this.log = new MemoryLog());
     this.polls.clear();
+    this.current.clear();
     this.server = this.create();
     await old.close();
     for (const e of engines) await e.close();
