@@ -128,8 +128,8 @@ export async function fallback(h) {
  * page sets `stableAfter: 6000` to make every cut land under it, as in the field.
  */
 export async function idleCuts(h, { idleMs = 40000 } = {}) {
-  // hb=25000: heartline/server's default heartbeat, so its pings (like the client's) come every
-  // 25 s and the proxy's 5 s idle cut does happen (the fixture's own default, 2 s, would prevent it).
+  // hb=25000 (the fixture's default too, stated here because the case depends on it):
+  // heartline/server's pings, like the client's, come every 25 s, so the proxy's 5 s idle cut happens.
   await h.start(h.url({ hb: '25000' }), { reconnect: { stableAfter: 6000 } });
   h.check((await opened(h, 10000)) !== null, 'never opened');
   await h.exchange(10);

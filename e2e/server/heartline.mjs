@@ -18,7 +18,7 @@ const kept = (engine) =>
 /** The key's settings, from the query of its first `/hl/` request. */
 function configOf(params) {
   return {
-    hb: Math.max(10, num(params, 'hb', 2000)),
+    hb: Math.max(10, num(params, 'hb', 25000)), // the module's default; scenarios that want more set it
     hold: num(params, 'hold', 25000),
     auth: params.get('auth'),
     echo: params.get('echo') !== '0',
