@@ -1,12 +1,12 @@
 // The heartline fixture server (contract: e2e/SERVER.md). node:http + ws in noServer mode, so the
-// upgrade is ours to refuse with any status or to misbehave on after it is accepted.
+// upgrade is ours to refuse with any status or to misbehave on after it is accepted; `/hl/` is
+// heartline/server (dist/server.mjs) with faults around it (server/heartline.mjs).
 import { createServer, STATUS_CODES } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { Conn } from './server/conn.mjs';
 import { blockedUpgrade, bufferingProxy, handleControl } from './server/control.mjs';
-import { heartline } from './server/protocol.mjs';
-import { handleHeartlineHttp } from './server/protocol-http.mjs';
+import { HL_PATH, protocolOf, wsRefusal } from './server/heartline.mjs';
 import { scenarios } from './server/scenarios.mjs';
 import { serveStatic } from './server/static.mjs';
 import { Registry } from './server/state.mjs';
@@ -74,7 +74,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     try {
       if (await handleControl(req, res, url, api)) return;
       bufferingProxy(req, res, url, registry);
-      if (await handleHeartlineHttp(req, res, url, registry)) return;
+      if (HL_PATH.test(url.pathname)) return heartlineHttp(req, res, url);
       if (url.pathname.startsWith('/ws/')) {
         res.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('426 Upgrade Required\n');
         return;
@@ -93,10 +93,29 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     socket.once('close', () => sockets.delete(socket));
   });
 
+  /**
+   * `/hl/<stream>` over HTTP: heartline/server (e2e/server/heartline.mjs). The `refuse` control
+   * action also refuses SSE requests and first polls.
+   */
+  function heartlineHttp(req, res, url) {
+    const params = url.searchParams;
+    const state = registry.get(params.get('key') ?? '');
+    const kp = protocolOf(state, params);
+    const opening = req.method === 'GET' && (params.get('poll') === '1' ? params.get('open') === '1' : true);
+    const refusal = opening ? state.takeRefusal() : null;
+    if (!refusal) return kp.http(req, res, url);
+    req.resume();
+    state.refused += 1;
+    state.changed();
+    res.writeHead(refusal.status, { 'Content-Type': 'text/plain', ...refusal.headers }).end(`${refusal.status}\n`);
+  }
+
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://fixture');
     const name = /^\/ws\/([^/]+)$/.exec(url.pathname)?.[1];
-    const scenario = name ? scenarios[name] : /^\/hl\/[^/]+$/.test(url.pathname) ? heartline : undefined;
+    const hl = HL_PATH.test(url.pathname);
+    // `/hl/` without heartline=1: a plain WebSocket echo server.
+    const scenario = name ? scenarios[name] : hl ? { ...scenarios.echo, refuse: wsRefusal, protocol: () => false } : undefined;
     if (!scenario) return refuseUpgrade(socket, 404);
     const params = url.searchParams;
     const state = registry.get(params.get('key') ?? '');
@@ -106,6 +125,11 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
       state.refused += 1;
       state.changed();
       return refuseUpgrade(socket, refusal.status, refusal.headers);
+    }
+    if (hl && params.get('heartline') === '1') {
+      state.accepted += 1;
+      state.changed();
+      return protocolOf(state, params).upgrade(req, socket, head, params);
     }
     pending.set(req, { params, scenario });
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -119,7 +143,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
 
   function dropEverything() {
     for (const socket of sockets) socket.destroy();
-    for (const conn of registry.allConns()) conn.forget();
+    for (const conn of [...registry.allConns()]) conn.forget();
   }
 
   function closeListener() {
@@ -148,9 +172,11 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
     port: boundPort,
     registry,
     /** Close the listener and every connection (no close frames), then listen again after `downMs`. */
-    restart(downMs = 500) {
+    restart(downMs = 500, { fresh = false } = {}) {
       restarting ??= (async () => {
         await closeListener();
+        // Each key's heartline server restarts on its engines (or on new ones: `fresh`).
+        await Promise.all([...registry.keys.values()].map((state) => state.heartline?.restart({ fresh })));
         await new Promise((resolve) => (down = { resolve, timer: setTimeout(resolve, downMs) }));
         down = null;
         if (!stopped) await listenAgain();
@@ -165,8 +191,7 @@ export async function startServer({ port = 0, host = '127.0.0.1' } = {}) {
         down.resolve();
       }
       await closeListener();
-      for (const state of registry.keys.values()) state.heartline?.dispose();
-      await registry.files.remove();
+      await Promise.all([...registry.keys.values()].map((state) => state.heartline?.close()));
       wss.close();
     },
   };

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeartlineError, UploadError, connect } from '../src/index';
 import type { Connection, UploadOptions } from '../src/index';
-import { chunkCheck } from '../e2e/server/uploads.mjs'; // the reference server's, to agree with
+import { chunkCheck } from '../src/server/frames.js'; // heartline/server's, to agree with
 import { FakeWebSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
 
 const until = async (cond: () => unknown, what: string, ms = 3000): Promise<void> => {
@@ -120,7 +120,7 @@ const reasonOf = async (p: Promise<unknown>): Promise<string> =>
   );
 
 describe('chunkCheck', () => {
-  it('gives the PROTOCOL.md values and agrees with the reference server on random, unaligned chunks', async () => {
+  it('gives the PROTOCOL.md values and agrees with heartline/server on random, unaligned chunks', async () => {
     const { chunkCheck: clientCheck } = await import('../src/upload');
     expect(clientCheck(new Uint8Array())).toBe('0000000000000000');
     expect(clientCheck(Uint8Array.from([1, 0, 0, 0, 2, 0, 0, 0]))).toBe('0000000300000004');
@@ -148,7 +148,7 @@ describe('conn.upload() over WebSocket', () => {
     expect(result.size).toBe(data.length);
     const [u] = [...store.values()];
     expect(u!.offsets).toEqual([0, 1024, 2048, 3072]);
-    expect(server.checks.every((x) => /^[0-9a-f]{16}$/.test(x))).toBe(true); // checked above against the reference server's
+    expect(server.checks.every((x) => /^[0-9a-f]{16}$/.test(x))).toBe(true); // checked above against heartline/server's
     for (let i = 1; i < seen.length; i++) {
       expect(seen[i]!.sent).toBeGreaterThanOrEqual(seen[i - 1]!.sent);
       expect(seen[i]!.acknowledged).toBeGreaterThanOrEqual(seen[i - 1]!.acknowledged);

@@ -1,5 +1,5 @@
 // `POST|GET /control/<key>/<action>?...`: per-key fault injection and counters (e2e/SERVER.md).
-import { streamOf } from './protocol.mjs';
+import { protocolOf } from './heartline.mjs';
 import { num } from './scenarios.mjs';
 
 const WAIT_FIELDS = ['upgrades', 'accepted', 'refused', 'open', 'received', 'delivered'];
@@ -24,13 +24,13 @@ function reply(res, status, body) {
 function wait(state, params, res) {
   const goals = WAIT_FIELDS.filter((f) => params.has(f)).map((f) => [f, num(params, f, 0)]);
   const met = () => goals.every(([field, min]) => counter(state, field) >= min);
-  if (met()) return reply(res, 200, state.stats());
+  if (met()) return state.stats().then((stats) => reply(res, 200, stats));
   return new Promise((done) => {
     const finish = (status) => {
       clearTimeout(timer);
       state.waiters.delete(check);
       res.off('close', abandon);
-      done(reply(res, status, { ...state.stats(), timedOut: status !== 200 }));
+      done(state.stats().then((stats) => reply(res, status, { ...stats, timedOut: status !== 200 })));
     };
     const check = () => met() && finish(200);
     const abandon = () => {
@@ -82,24 +82,20 @@ const ACTIONS = {
     const data = params.get('data') ?? '';
     for (const conn of state.conns) conn.send(data);
   },
-  /** heartline protocol: append an event to the key's log (every session gets it, with an id). */
-  publish(state, params) {
-    const ev = streamOf(state).append(params.get('data') ?? '', { event: params.get('event') || null });
-    return { ok: true, id: ev.id };
+  /** heartline protocol: publish to every session of the key (heartline/server's `publish`). */
+  async publish(state, params) {
+    const event = params.get('event') || undefined;
+    const id = await protocolOf(state, params).server.publish('default', params.get('data') ?? '', event ? { event } : {});
+    return { ok: true, id };
   },
   /** heartline protocol: forget every session of the key; their connections get close 4409. */
-  forget(state) {
-    const stream = streamOf(state);
-    for (const session of [...stream.sessions.values()]) {
-      const link = session.link;
-      stream.forget(session);
-      link?.close(4409, 'unknown session');
-    }
+  async forget(state, params) {
+    await protocolOf(state, params).forget();
   },
 };
 
 /**
- * @param {{ registry: import('./state.mjs').Registry, restart: (downMs: number) => Promise<void> }} server
+ * @param {{ registry: import('./state.mjs').Registry, restart: (downMs: number, o: { fresh: boolean }) => Promise<void> }} server
  * @returns {Promise<boolean>} false when the path is not a control route
  */
 export async function handleControl(req, res, url, server) {
@@ -120,9 +116,10 @@ export async function handleControl(req, res, url, server) {
     const down = num(params, 'down', 500);
     res.setHeader('Connection', 'close');
     await reply(res, 200, { ok: true, down });
-    server.restart(down).catch((err) => console.error('fixture server restart failed:', err));
+    const fresh = params.get('fresh') === '1';
+    server.restart(down, { fresh }).catch((err) => console.error('fixture server restart failed:', err));
   } else if (ACTIONS[action]) {
-    const result = ACTIONS[action](state, params);
+    const result = await ACTIONS[action](state, params);
     await reply(res, 200, result ?? { ok: true });
   } else {
     await reply(res, 404, { error: `unknown control action ${action}` });

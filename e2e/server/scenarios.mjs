@@ -3,7 +3,7 @@
 //   refuse(params, state) -> { status, headers? } | null   decide before the upgrade is accepted
 //   protocol(offered: Set, params) -> string | false        the subprotocol to select (default: the first offered)
 //   open(conn, params)                                      behaviour once the WebSocket is open
-// The heartline protocol will be one more entry here, not a rewrite.
+// The heartline protocol is not here: `/hl/` is heartline/server (heartline.mjs).
 
 export function num(params, name, fallback) {
   const raw = params.get(name);

@@ -1,19 +1,16 @@
 // Per-key bookkeeping for the fixture server: every upgrade carries a `key` chosen by the test, so
 // parallel tests only ever see (and control) their own sockets and counters.
-import { UploadFiles } from './uploads.mjs';
 
 const MESSAGE_LOG = 200;
 
 /** @typedef {{ status: number, headers: object, remaining: number }} Refusal  remaining = Infinity until `accept` */
 
-/** The heartline protocol's counters (protocol.mjs) of a key that has not used `/hl/` yet. */
+/** The heartline protocol's counters (heartline.mjs) of a key that has not used `/hl/` yet. */
 const NO_PROTOCOL = () => ({ sessions: 0, delivered: [], duplicates: 0, gaps: 0, transports: { websocket: 0, sse: 0, longpoll: 0 } });
 
 export class KeyState {
-  /** @param {UploadFiles} files the server's upload directory (the protocol's uploads write there) */
-  constructor(key, files) {
+  constructor(key) {
     this.key = key;
-    this.files = files;
     this.upgrades = 0;
     this.accepted = 0;
     this.refused = 0;
@@ -28,7 +25,7 @@ export class KeyState {
     this.scenarioUpgrades = new Map();
     /** @type {Set<() => void>} */
     this.waiters = new Set();
-    /** @type {import('./protocol.mjs').Stream | undefined} the `/hl/` route's log and sessions */
+    /** @type {import('./heartline.mjs').KeyProtocol | undefined} the `/hl/` route's heartline server */
     this.heartline = undefined;
   }
 
@@ -60,7 +57,7 @@ export class KeyState {
     return this.conns.size;
   }
 
-  stats() {
+  async stats() {
     return {
       upgrades: this.upgrades,
       accepted: this.accepted,
@@ -68,7 +65,7 @@ export class KeyState {
       open: this.open,
       received: this.received,
       messages: [...this.messages],
-      ...(this.heartline?.stats() ?? NO_PROTOCOL()),
+      ...((await this.heartline?.stats()) ?? NO_PROTOCOL()),
     };
   }
 
@@ -82,14 +79,12 @@ export class Registry {
   constructor() {
     /** @type {Map<string, KeyState>} */
     this.keys = new Map();
-    /** every key's uploaded files, in one temporary directory removed when the server stops */
-    this.files = new UploadFiles();
   }
 
   get(key) {
     let state = this.keys.get(key);
     if (!state) {
-      state = new KeyState(key, this.files);
+      state = new KeyState(key);
       this.keys.set(key, state);
     }
     return state;

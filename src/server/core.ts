@@ -30,6 +30,10 @@ export interface ServerStats {
   timers: number;
   /** Events in the replay log. */
   events: number;
+  /** Client messages dropped since start because their SEQ was already delivered (a resend after a lost ack). */
+  duplicates: number;
+  /** Client messages dropped since start because an earlier SEQ was missing (a client bug: the protocol never skips). */
+  gaps: number;
 }
 
 /** The state and rules every transport shares; one per `createServer` call. */
@@ -45,6 +49,8 @@ export class Core {
   readonly addresses: Addresses;
   handshaking = 0;
   closed = false;
+  /** See {@link ServerStats.duplicates} and {@link ServerStats.gaps}. */
+  private dropped = { duplicates: 0, gaps: 0 };
   private readonly subscribers = new Map<string, Set<Session>>();
   /** With a bus: the highest link number seen per session (a lower one is superseded). */
   private readonly gens = new Map<string, number>();
@@ -267,7 +273,11 @@ export class Core {
         if (!wait || this.closed) break;
         await new Promise((r) => setTimeout(r, wait));
       }
-      if (seq !== record.last + 1 || (shared && !token)) return record.last; // a duplicate, or a gap: what it has
+      if (seq !== record.last + 1) {
+        this.dropped[seq <= record.last ? 'duplicates' : 'gaps'] += 1;
+        return record.last; // a duplicate, or a gap: what it has
+      }
+      if (shared && !token) return record.last; // the server is closing while another process holds the lease
       try {
         const fn = this.options.onMessage;
         const message = { session: record.id, user: record.user, seq, data, binary, transport };
@@ -350,7 +360,7 @@ export class Core {
     let uploads = 0;
     for (const s of this.sessions.values()) for (const u of s.uploads.values()) uploads += u.done ? 0 : 1;
     const [sessions, events] = await Promise.all([this.store.size(), this.log.size()]);
-    return { connections, handshaking: this.handshaking, sessions, uploads, timers: this.timers.size, events };
+    return { connections, handshaking: this.handshaking, sessions, uploads, timers: this.timers.size, events, ...this.dropped };
   }
 
   /** Stops the timers, ends every link with 1001 and frees the engines. */

@@ -134,7 +134,9 @@ export class HttpTransport {
     session.record.user = user;
     session.record.seen = Date.now();
     const m = /^([^-]+)-(\d{1,16})$/.exec(after);
-    link.poll(res, m && m[1] === core.log.epoch ? Number(m[2]) : 0);
+    // `wait=MS`: a proxy in between cuts polls held longer, so this one is held at most MS.
+    const wait = Number(params.get('wait'));
+    link.poll(res, m && m[1] === core.log.epoch ? Number(m[2]) : 0, wait > 0 ? wait : Infinity);
   }
 
   /** The send channel: one message (`seq=N`), a control frame or an upload frame per POST. */

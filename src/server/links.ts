@@ -74,8 +74,8 @@ export class SseLink implements Link {
 /**
  * A long-poll connection. Events and frames queue (bounded by `maxBufferedBytes`) until a poll is
  * held, which is answered at once when something is queued, else after `pollTimeout` with a
- * comment. A client that stops polling is forgotten `pollTimeout` + min(`pollTimeout`, 10 s) after
- * its last answer.
+ * comment (or sooner when the poll asked with `wait=MS`, PROTOCOL.md section 5). A client that
+ * stops polling is forgotten `pollTimeout` + `pollTimeout` clamped to 2-10 s after its last answer.
  */
 export class PollLink implements Link {
   readonly transport = 'longpoll';
@@ -99,7 +99,9 @@ export class PollLink implements Link {
   private idle(): void {
     this.cancelIdle();
     const { pollTimeout } = this.core.limits;
-    this.cancelIdle = this.core.later(pollTimeout + Math.min(pollTimeout, 10000), () => this.gone());
+    // At least 2 s of grace: a short-polling host (a tiny pollTimeout) still sees polls paced by
+    // the client's pollInterval (1 s by default).
+    this.cancelIdle = this.core.later(pollTimeout + Math.min(Math.max(pollTimeout, 2000), 10000), () => this.gone());
   }
 
   private add(text: string, seq = 0): void {
@@ -127,11 +129,12 @@ export class PollLink implements Link {
   }
 
   /**
-   * A poll of this connection: held until something is queued or `pollTimeout` passed. Events up
+   * A poll of this connection: held until something is queued or `hold` (at most `pollTimeout`)
+   * passed. Events up
    * to `after` (the poll's last event id, when of this log) are not sent again: with several
    * server processes the client may have received them from another one meanwhile.
    */
-  poll(res: ServerResponse, after = 0): void {
+  poll(res: ServerResponse, after = 0, hold = this.core.limits.pollTimeout): void {
     if (after > 0) {
       const keep = this.seqs.map((seq) => seq === 0 || seq > after);
       this.queue = this.queue.filter((_, i) => keep[i]);
@@ -148,7 +151,7 @@ export class PollLink implements Link {
       if (!this.ended) this.idle();
     });
     if (this.queue.length) return this.flush();
-    this.cancelHold = this.core.later(this.core.limits.pollTimeout, () => this.answer(':\n\n'));
+    this.cancelHold = this.core.later(Math.min(hold, this.core.limits.pollTimeout), () => this.answer(':\n\n'));
   }
 
   private flush(): void {

@@ -136,7 +136,9 @@ export class WsConnection {
     this.enqueue(async () => {
       const { core } = this;
       const session = this.link.session;
-      if (!session) return;
+      // Not once the connection is closed or replaced: a new one may have told the client the
+      // upload's offset already, and bytes appended now would make its acks claim more than it sent.
+      if (!session || session.link !== this.link) return;
       const frames =
         bytes.length > core.limits.maxChunkSize
           ? await core.uploads.tooLarge(session, fields[1] ?? '')

@@ -141,7 +141,7 @@ describe('fuzz', () => {
     const idle = { connections: { websocket: 0, sse: 0, longpoll: 0 }, handshaking: 0, sessions: 0, uploads: 0, timers: 2 };
     let last = '';
     await until(async () => {
-      const { events, ...rest } = await running!.live.stats();
+      const { events, duplicates, gaps, ...rest } = await running!.live.stats();
       return (last = JSON.stringify(rest)) === JSON.stringify(idle);
     }, 8000, 'the server to hold nothing').catch((e: Error) => {
       throw new Error(`${e.message}: ${last}`);
