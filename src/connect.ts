@@ -578,7 +578,8 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     if (FULL && hl) current!.control(`ping ${++pings}`);
     else if (m) {
       const d = typeof m == 'function' ? call(m) : m;
-      if (d != null) current!.send(d, 0); // a message() that threw sends nothing: the deadline still judges
+      // A message() that threw sends nothing (the deadline still judges); one that closed or reconnected has no transport to send on.
+      if (d != null && current) current.send(d, 0);
     }
   };
 
