@@ -50,9 +50,13 @@ const fromDist = {
 };
 
 // `heartline/ws`: the same sources with src/flags.ts saying FULL = false (see that file).
+// The flag is also written as the literal `false` where it is read, so rollup drops every
+// `FULL && …` branch itself and dist/ws.mjs reaches an app's bundler (esbuild, which does not
+// fold an imported constant) without the protocol code.
 const lite = {
   name: 'lite',
   load: (id) => (id === resolve('src/flags.ts') ? 'export const FULL = false;\n' : null),
+  transform: (code, id) => (id.startsWith(resolve('src')) && /\bFULL\b/.test(code) ? code.replace(/\bFULL\b(?!:)/g, 'false').replace(/import \{ false \} from [^;]+;/, '') : null),
 };
 
 const minify = terser({ ecma: 2020, compress: { passes: 3 }, format: { comments: false } });

@@ -3,6 +3,8 @@ import { createEmitter } from './emitter.js';
 import { FULL } from './flags.js';
 import { HeartlineError, OptionError, QueueOverflowError, UploadError, isHeartlineError } from './errors.js';
 import { watchLifecycle } from './lifecycle.js';
+import { acked, createOutbox, flush as write, renumber } from './outbox.js';
+import type { Entry } from './outbox.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { resolveHeartbeat, resolveReconnect, validate } from './options.js';
 import type { Data, DefaultOut, JsonValue, Options, Reason, ResolvedHeartbeat, ResolvedReconnect, State, TransportName, UrlSource } from './options.js';
@@ -110,9 +112,6 @@ const ALL: TransportFactory[] = FULL ? [websocket, sse, longpoll] : [websocket];
 /** sessionStorage key prefix marking a URL whose WebSocket server turned out to be plain. */
 const plainKey = 'heartline:plain:';
 
-/** One outgoing message: [seq, data, resolve, reject] until acknowledged. */
-type Entry = [number, Data, (() => void) | undefined, ((e: HeartlineError) => void) | undefined];
-
 const isBinary = (d: unknown): d is Data =>
   d instanceof ArrayBuffer || ArrayBuffer.isView(d) || (typeof Blob == 'function' && d instanceof Blob);
 
@@ -195,18 +194,12 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
   let plain = ''; // the sessionStorage key that marks this WebSocket URL as a plain server's
   let tried = 0; // when the current transport was asked to open
   let bin: [string | undefined, string] | undefined; // a `bin` header waiting for its binary frame
-  let seq = 0;
-  let written = 0; // outbox entries written on the current transport
-  const outbox: Entry[] = [];
+  const outbox = createOutbox();
   // Upload frames may go out only on an open protocol transport.
   // heartline/ws has no uploads: every use below is behind FULL.
-  // An onProgress that throws is reported like a throwing listener and disturbs nothing.
-  const uploads = FULL
-    ? createUploads(
-        () => (hl && state === 'open' ? current : undefined),
-        (e) => emit('error', new HeartlineError('listener', 'an upload onProgress callback threw', e)),
-      )
-    : (0 as never);
+  // An app callback (an option, an upload's onProgress) that throws is reported like a throwing listener and disturbs nothing.
+  const threw = (e: unknown): void => emit('error', new HeartlineError('listener', 'an option callback threw', e));
+  const uploads = FULL ? createUploads(() => (hl && state === 'open' ? current : undefined), threw) : (0 as never);
 
   const transition = (next: State, reason: Reason): void => {
     const previous = state;
@@ -230,7 +223,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     if (FULL) unscout(), uploads.pause();
     current?.close(code, reason);
     current = name = hl = undefined;
-    written = 0; // nothing is written on a transport that is gone: all of the outbox waits again
+    outbox.w = 0; // nothing is written on a transport that is gone: all of the outbox waits again
     return had;
   };
 
@@ -257,7 +250,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     try {
       return f(...args);
     } catch (e) {
-      emit('error', new HeartlineError('listener', 'an option callback threw', e));
+      threw(e);
     }
   };
 
@@ -348,9 +341,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
       unscout();
       if (works && g === gen) {
         pick = 0;
-        drop('upgrade');
-        emit('close', { code: 1000, reason: 'upgrade', wasClean: true, willReconnect: true });
-        resume('upgrade');
+        restart('upgrade');
       }
     };
     try {
@@ -405,7 +396,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     if (!heartline && credentials != null && name === 'websocket') {
       t.send(typeof credentials == 'string' ? credentials : JSON.stringify(credentials), 0);
     }
-    written = 0;
+    outbox.w = 0;
     flush();
     transition('open', 'open');
     if (current !== t) return; // a state listener closed or reconnected
@@ -418,24 +409,16 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
 
   /** Writes every outbox entry not yet written on this transport, in order. */
   const flush = (): void => {
-    const t = current!;
-    while (written < outbox.length && t.send(outbox[written]![1], outbox[written]![0])) written++;
+    write(outbox, current!.send);
     // A plain WebSocket acknowledges nothing: what it took is done.
-    if (!hl && name === 'websocket' && written) acked(outbox[written - 1]![0]);
+    if (!hl && name === 'websocket' && outbox.w) acked(outbox, outbox[outbox.w - 1]![0]);
   };
 
   /** An acknowledgement from the server: one beyond what was sent is a lie, and loses nothing. */
   const ack = (n: number, frame: string): boolean =>
-    n >= 0 && n <= seq
-      ? (acked(n), true)
-      : (lost('network-error', 1002, 'bad ack', false, new HeartlineError('malformed', `ack ${n} but only ${seq} sent`, undefined, frame)), false);
-
-  const acked = (n: number): void => {
-    let k = 0;
-    for (let e; (e = outbox[k]) && e[0] <= n; k++) if (e[2]) e[2]();
-    outbox.splice(0, k);
-    written = Math.max(0, written - k);
-  };
+    n >= 0 && n <= outbox.s
+      ? (acked(outbox, n), true)
+      : (lost('network-error', 1002, 'bad ack', false, new HeartlineError('malformed', `ack ${n} but only ${outbox.s} sent`, undefined, frame)), false);
 
   const alive = (): void => {
     const now = (last = Date.now());
@@ -451,28 +434,30 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
   /** A WebSocket frame: decoded by the protocol once a `welcome` confirmed it. */
   const received = (data: unknown): void => {
     alive();
-    const late = byTimeout;
-    byTimeout = false;
-    if (typeof data != 'string') {
-      const b = FULL && bin;
-      bin = undefined;
-      return b ? deliver(data, b[0], b[1]) : FULL && hl === undefined ? negotiate(data) : deliver(data);
+    if (FULL) {
+      const late = byTimeout;
+      byTimeout = false;
+      if (typeof data != 'string') {
+        const b = bin;
+        bin = undefined;
+        return b ? deliver(data, b[0], b[1]) : hl === undefined ? negotiate(data) : deliver(data);
+      }
+      if (hl) {
+        const f = parseFrame(data);
+        if (f.type !== 'msg' && f.type !== 'bin') return control(data);
+        const id = field(f.fields[0]);
+        const ev = field(f.fields[1]) || 'message';
+        return f.type === 'bin' ? void (bin = [id, ev]) : deliver(f.payload || '', id, ev);
+      }
+      // A protocol server that was slower than the welcome deadline: connect again, in protocol mode.
+      // Any other first frame proves a plain server: remembered for the page session.
+      if (late) {
+        if (data.startsWith('welcome ')) return remember(plain, '0'), lost('network-error', 1002, 'late welcome');
+        remember(plain, '1');
+      }
+      if (hl === undefined) return negotiate(data);
     }
-    if (FULL && hl) {
-      const f = parseFrame(data);
-      if (f.type !== 'msg' && f.type !== 'bin') return control(data);
-      const id = field(f.fields[0]);
-      const ev = field(f.fields[1]) || 'message';
-      return f.type === 'bin' ? void (bin = [id, ev]) : deliver(f.payload || '', id, ev);
-    }
-    // A protocol server that was slower than the welcome deadline: connect again, in protocol mode.
-    // Any other first frame proves a plain server: remembered for the page session.
-    if (FULL && late) {
-      if (data.startsWith('welcome ')) return remember(plain, '0'), lost('network-error', 1002, 'late welcome');
-      remember(plain, '1');
-    }
-    if (!FULL || hl === false) return deliver(data);
-    negotiate(data);
+    deliver(data);
   };
 
   /** A frame while negotiating: `welcome`/`ready` continue it, anything else means a plain server. */
@@ -524,8 +509,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
       if (w.session !== session) {
         // A new session knows none of our sequence numbers: renumber what is still unacknowledged.
         session = ctx!.session = typeof w.session == 'string' ? w.session : undefined;
-        seq = 0;
-        for (const e of outbox) e[0] = ++seq;
+        renumber(outbox);
       } else if (!ack(+(w.ack || 0), frame)) return;
       ready(true, undefined, w.resumed === true, ctx!.lastEventId);
     } else if (type === 'ack') ack(n, frame); else if (type === 'ping') current?.control(`pong ${fields[0]}`);
@@ -594,7 +578,8 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     if (FULL && hl) current!.control(`ping ${++pings}`);
     else if (m) {
       const d = typeof m == 'function' ? call(m) : m;
-      if (d != null) current!.send(d, 0); // a message() that threw sends nothing: the deadline still judges
+      // A message() that threw sends nothing (the deadline still judges); one that closed or reconnected has no transport to send on.
+      if (d != null && current) current.send(d, 0);
     }
   };
 
@@ -642,6 +627,14 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     const g = gen;
     transition(state === 'closed' ? 'connecting' : 'reconnecting', reason);
     if (g === gen) void attemptOpen(); // unless a state listener closed or reconnected
+  };
+
+  /** Drops the current attempt or connection (a clean close that will reconnect) and connects again now. */
+  const restart = (reason: Reason): void => {
+    const had = drop(reason);
+    const g = gen;
+    if (had) emit('close', { code: 1000, reason, wasClean: true, willReconnect: true });
+    if (g === gen) resume(reason); // unless a close listener closed or reconnected
   };
 
   const onLifecycle = (e: LifecycleEvent): void => {
@@ -708,16 +701,16 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     }
     if (!started) start('connect');
     // The limit counts messages waiting to be written; written ones wait only for their ack.
-    if (outbox.length - written >= limit) {
+    if (outbox.length - outbox.w >= limit) {
       const oldest = limit && overflow === 'drop-oldest';
-      const err = new QueueOverflowError(`queue full (${limit})`, oldest ? outbox[written]![1] : data);
+      const err = new QueueOverflowError(`queue full (${limit})`, oldest ? outbox[outbox.w]![1] : data);
       if (overflow === 'error') throw err;
-      const dropped: Entry = oldest ? outbox.splice(written, 1)[0]! : [0, data, resolve, reject];
+      const dropped: Entry = oldest ? outbox.splice(outbox.w, 1)[0]! : [0, data, resolve, reject];
       if (dropped[3]) dropped[3](err);
       emit('error', err);
       if (!oldest || stopped) return;
     }
-    outbox.push([++seq, data, resolve, reject]);
+    outbox.push([++outbox.s, data, resolve, reject]);
     if (state === 'open') flush();
   };
 
@@ -745,10 +738,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
       attempt = 0;
       authRetried = false;
       if (!started || stopped || !unwatch) return start('connect');
-      const had = drop('user-reconnect');
-      const g = gen;
-      if (had) emit('close', { code: 1000, reason: 'user-reconnect', wasClean: true, willReconnect: true });
-      if (g === gen) resume('user-reconnect');
+      restart('user-reconnect');
     },
     on(type, listener) {
       const off = on(type, listener);

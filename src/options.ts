@@ -219,8 +219,8 @@ export const resolveReconnect = (c: Options['reconnect']): ResolvedReconnect | u
 };
 
 export const validate = (o: Options): void => {
-  const ts = o.transports;
   if (FULL) {
+    const ts = o.transports;
     // heartline/ws ignores these (it has no other transport and no protocol): no need to check them there.
     if (ts) {
       if (!Array.isArray(ts) || !ts.length) fail('transports', 'a non-empty array', ts);

@@ -1,5 +1,5 @@
-// Every public call, made from inside every event's listener, at the first moment that event
-// fires, over a scripted life (open, messages, heartbeats, an ack, a server close, a failed
+// Every public call, made from inside every event's listener, at the first, second and third
+// time that event fires (table-driven: events × calls × occurrence), over a scripted life (open, messages, heartbeats, an ack, a server close, a failed
 // handshake, a reopen): the connection must stay consistent (issue 12's classes; issue 13 item 1).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, Events } from '../src/index';
@@ -52,17 +52,20 @@ const life = async (): Promise<void> => {
 describe('any public call from inside any listener leaves a consistent connection', () => {
   for (const event of EVENTS) {
     for (const [name, act] of Object.entries(CALLS)) {
-      it(`${name} from a ${event} listener`, async () => {
+      for (const nth of [0, 1, 2]) it(`${name} from a ${event} listener, at its occurrence ${nth + 1}`, async () => {
         const c = open({ protocol: 'auto', heartbeat: { interval: 1000, timeout: 300 }, reconnect: { initialDelay: 50, maxDelay: 100 } });
         let fired = 0;
+        let acted = false;
+        let lived = false; // the call is made during the scripted life only, never in the checks after it
         c.on(event, () => {
-          if (fired++ === 0) act(c);
+          if (!lived && fired++ === nth) (acted = true), act(c);
         });
         c.on('error', () => {}); // errors are expected (a failed handshake); none may be thrown
         await expect(life()).resolves.toBeUndefined();
+        lived = true;
         expect(liveSockets().length).toBeLessThanOrEqual(1);
         expect(c.state === 'open').toBe(c.transport !== undefined);
-        if (name === 'close' && fired) {
+        if (name === 'close' && acted) {
           const count = sockets.length;
           await advance(5000);
           expect(c.state).toBe('closed');
@@ -85,6 +88,67 @@ describe('any public call from inside any listener leaves a consistent connectio
           c.on('message', (d) => void got.push(d));
           lastSocket().receive('msg 9 -\nstill here');
           expect(got).toEqual(['still here']);
+          c.close();
+          expect(vi.getTimerCount()).toBe(0);
+        }
+      });
+    }
+  }
+});
+
+// The same calls from inside the app's option callbacks (issue 13 item 1: "any listener or
+// callback"), each at the first time it runs: auth(), the URL function, shouldReconnect,
+// heartbeat.message (plain mode, where the app's ping is sent) and isPong, and the logger.
+type Cb = (act: () => void) => Record<string, unknown>;
+const CALLBACKS: Record<string, Cb> = {
+  auth: (act) => ({ auth: () => (act(), 'token') }),
+  url: (act) => ({ url: () => (act(), 'ws://127.0.0.1:1/live') }),
+  shouldReconnect: (act) => ({ reconnect: { initialDelay: 50, maxDelay: 100, shouldReconnect: () => void act() } }),
+  'heartbeat.message': (act) => ({ protocol: 'plain', heartbeat: { interval: 1000, timeout: 300, message: () => (act(), 'ping') } }),
+  'heartbeat.isPong': (act) => ({ protocol: 'plain', heartbeat: { interval: 1000, timeout: 300, isPong: () => (act(), false) } }),
+  logger: (act) => ({ logger: () => void act() }),
+};
+
+describe('any public call from inside any option callback leaves a consistent connection', () => {
+  for (const [cb, make] of Object.entries(CALLBACKS)) {
+    for (const [name, act] of Object.entries(CALLS)) {
+      it(`${name} from ${cb}`, async () => {
+        let c: Connection | undefined;
+        let acted = false;
+        let lived = false;
+        const { url, ...extra } = make(() => {
+          if (!acted && !lived && c) (acted = true), act(c);
+        });
+        c = open(
+          { protocol: 'auto', heartbeat: { interval: 1000, timeout: 300 }, reconnect: { initialDelay: 50, maxDelay: 100 }, ...extra },
+          (url as () => string) || undefined,
+        );
+        c.on('error', () => {});
+        await settle();
+        // close() from auth() or the URL function ends the connection before its first socket.
+        if (!sockets.length) expect([acted, name, c.state]).toEqual([true, 'close', 'closed']);
+        else await expect(life()).resolves.toBeUndefined();
+        lived = true;
+        expect(liveSockets().length).toBeLessThanOrEqual(1);
+        expect(c.state === 'open').toBe(c.transport !== undefined);
+        if (name === 'close' && acted) {
+          const count = sockets.length;
+          await advance(5000);
+          expect(c.state).toBe('closed');
+          expect(sockets.length).toBe(count);
+          expect(liveSockets()).toHaveLength(0);
+          expect(vi.getTimerCount()).toBe(0);
+        } else {
+          for (let i = 0; i < 20 && c.state !== 'open'; i++) {
+            await advance(200);
+            const s = lastSocket();
+            if (s.readyState === 0) {
+              s.open();
+              s.receive('welcome {"v":1}');
+              s.receive('ready {"session":"s1","ack":0,"resumed":false}');
+            }
+          }
+          expect(c.state).toBe('open');
           c.close();
           expect(vi.getTimerCount()).toBe(0);
         }
