@@ -78,7 +78,7 @@ export interface HeartbeatOptions {
 export interface ReconnectOptions {
   /** ms; the first retry waits up to this long. @default 500 */
   initialDelay?: number;
-  /** ms; no scheduled wait is longer (server hints may be, up to 10 minutes). @default 30000 */
+  /** ms; no scheduled wait is longer (server hints may be, up to 10 minutes). At least `initialDelay`, and at least 1. @default 30000 */
   maxDelay?: number;
   /** Growth of the delay per failed attempt. @default 2 */
   factor?: number;
@@ -209,7 +209,7 @@ export const resolveReconnect = (c: Options['reconnect']): ResolvedReconnect | u
   const r = { initialDelay: 500, maxDelay: 30000, factor: 2, jitter: 1, maxRetries: Infinity, stableAfter: 5000, ...c };
   const p = 'reconnect.';
   num(r, p, 'initialDelay', 0);
-  num(r, p, 'maxDelay', r.initialDelay);
+  num(r, p, 'maxDelay', r.initialDelay || 1); // never 0: no retry loop without any wait
   num(r, p, 'factor', 1, 100);
   num(r, p, 'jitter', 0, 1);
   num(r, p, 'maxRetries', 0, Infinity);

@@ -10,6 +10,8 @@ describe('option validation', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['a negative initialDelay', { reconnect: { initialDelay: -1 } }, /reconnect\.initialDelay must be a number in \[0, /],
     ['maxDelay below initialDelay', { reconnect: { initialDelay: 1000, maxDelay: 10 } }, /reconnect\.maxDelay must be a number in \[1000, /],
+    // Both 0 would be a reconnect loop with no wait at all (issue 16): a retry waits up to 1 ms at least.
+    ['a zero maxDelay (with initialDelay 0)', { reconnect: { initialDelay: 0, maxDelay: 0 } }, /reconnect\.maxDelay must be a number in \[1, /],
     ['jitter above 1', { reconnect: { jitter: 2 } }, /reconnect\.jitter must be a number in \[0, 1\]/],
     ['a factor below 1', { reconnect: { factor: 0.5 } }, /reconnect\.factor/],
     ['a NaN stableAfter', { reconnect: { stableAfter: NaN } }, /reconnect\.stableAfter/],
