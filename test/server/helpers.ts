@@ -48,7 +48,7 @@ export async function start(options: ServerOptions & { port?: number } = {}): Pr
 }
 
 /** The heartline client in Node, on one transport, quick to give up (tests bound their time). */
-export function client(url: string, transport: 'websocket' | 'sse' | 'longpoll', options: Options = {}): Connection {
+export function client(url: string | (() => string), transport: 'websocket' | 'sse' | 'longpoll', options: Options = {}): Connection {
   return connect(url, {
     transports: [transport],
     WebSocket: NodeWebSocket as unknown as NonNullable<Options['WebSocket']>,
