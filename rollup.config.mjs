@@ -85,12 +85,12 @@ export default [
   })),
   // `heartline/server` (Node >= 20): its own build and tsconfig (Node types, no DOM), so no
   // browser entry can import it; `ws` (an optional peer dependency) and node: modules stay imports.
-  // `heartline/server/redis` is a second entry of the same build: it shares no code with the server
-  // entry and imports nothing at run time (the app hands it a node-redis client).
+  // `heartline/server/redis` is a second entry of the same build: it imports no package at run time
+  // (the app hands it a node-redis client); code both entries use goes to dist/server-shared-*.mjs.
   {
     input: { server: 'src/server/index.ts', 'server-redis': 'src/server/redis.ts' },
     external: [/^node:/, 'ws'],
-    output: { dir: 'dist', entryFileNames: '[name].mjs', format: 'es', sourcemap: true },
+    output: { dir: 'dist', entryFileNames: '[name].mjs', chunkFileNames: 'server-shared-[hash].mjs', format: 'es', sourcemap: true },
     plugins: [
       typescript({ tsconfig: './tsconfig.server.json', declaration: true, declarationDir: 'dist/types', outDir: 'dist', rootDir: 'src' }),
       typesEntry('server.d.ts', 'server/index.js'),

@@ -49,6 +49,20 @@ const life = async (): Promise<void> => {
   await advance(50);
 };
 
+/** Whatever happened, the connection still reaches open: each new socket is answered as a protocol server. */
+const reopen = async (c: Connection): Promise<void> => {
+  for (let i = 0; i < 20 && c.state !== 'open'; i++) {
+    await advance(200);
+    const s = lastSocket();
+    if (s.readyState === 0) {
+      s.open();
+      s.receive('welcome {"v":1}');
+      s.receive('ready {"session":"s1","ack":0,"resumed":false}');
+    }
+  }
+  expect(c.state).toBe('open');
+};
+
 describe('any public call from inside any listener leaves a consistent connection', () => {
   for (const event of EVENTS) {
     for (const [name, act] of Object.entries(CALLS)) {
@@ -74,16 +88,7 @@ describe('any public call from inside any listener leaves a consistent connectio
           expect(vi.getTimerCount()).toBe(0);
         } else {
           // Whatever happened, the connection still works: it reaches open and carries a message.
-          for (let i = 0; i < 20 && c.state !== 'open'; i++) {
-            await advance(200);
-            const s = lastSocket();
-            if (s.readyState === 0) {
-              s.open();
-              s.receive('welcome {"v":1}');
-              s.receive('ready {"session":"s1","ack":0,"resumed":false}');
-            }
-          }
-          expect(c.state).toBe('open');
+          await reopen(c);
           const got: unknown[] = [];
           c.on('message', (d) => void got.push(d));
           lastSocket().receive('msg 9 -\nstill here');
@@ -139,16 +144,7 @@ describe('any public call from inside any option callback leaves a consistent co
           expect(liveSockets()).toHaveLength(0);
           expect(vi.getTimerCount()).toBe(0);
         } else {
-          for (let i = 0; i < 20 && c.state !== 'open'; i++) {
-            await advance(200);
-            const s = lastSocket();
-            if (s.readyState === 0) {
-              s.open();
-              s.receive('welcome {"v":1}');
-              s.receive('ready {"session":"s1","ack":0,"resumed":false}');
-            }
-          }
-          expect(c.state).toBe('open');
+          await reopen(c);
           c.close();
           expect(vi.getTimerCount()).toBe(0);
         }

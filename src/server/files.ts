@@ -23,7 +23,7 @@ export interface FileUploadsOptions {
 export class FileUploads implements UploadStore {
   private dir: string | undefined;
   private readonly own: boolean;
-  private readonly held = new Set<FileUpload>();
+  private readonly held = new Set<DiskFile>();
 
   constructor(options: FileUploadsOptions = {}) {
     this.dir = options.dir;
@@ -34,7 +34,7 @@ export class FileUploads implements UploadStore {
     if (this.dir === undefined) this.dir = mkdtempSync(join(tmpdir(), 'heartline-uploads-'));
     else mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, randomBytes(12).toString('base64url'));
-    const file = new FileUpload(path, await open(path, 'w'), () => this.held.delete(file));
+    const file = new DiskFile(path, await open(path, 'w'), () => this.held.delete(file));
     this.held.add(file);
     return file;
   }
@@ -46,11 +46,17 @@ export class FileUploads implements UploadStore {
   }
 }
 
-class FileUpload implements UploadFile {
+/**
+ * One upload's bytes in a file of the local disk, written through `handle` until `finish` closes
+ * it. Also the shared-directory file of the Redis engine (redis-uploads.ts), which opens one per
+ * frame and finishes it after the frame (close-to-open, as NFS needs).
+ * @internal
+ */
+export class DiskFile implements UploadFile {
   constructor(
     readonly path: string,
     private handle: FileHandle | null,
-    private readonly forget: () => void,
+    private readonly forget: () => void = () => {},
   ) {}
 
   async write(offset: number, bytes: Uint8Array): Promise<void> {

@@ -6,9 +6,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SharedUploads, UploadFile, UploadState, UploadStore } from './engine.js';
+import { DiskFile } from './files.js';
 import { RELEASE } from './redis-scripts.js';
 
 /** What this needs of the engine's command runner (redis.ts). */
@@ -35,12 +36,12 @@ export class RedisUploads implements UploadStore, SharedUploads {
 
   async create(key: string): Promise<UploadFile> {
     const path = this.path(key);
-    return new SharedFile(path, await open(path, 'w'));
+    return new DiskFile(path, await open(path, 'w'));
   }
 
   async open(key: string): Promise<UploadFile> {
     const path = this.path(key);
-    return new SharedFile(path, await open(path, 'r+'));
+    return new DiskFile(path, await open(path, 'r+'));
   }
 
   async close(): Promise<void> {} // the files belong to every process: expiry removes them
@@ -66,30 +67,5 @@ export class RedisUploads implements UploadStore, SharedUploads {
 
   async delete(key: string): Promise<void> {
     await this.r.send(['DEL', `${this.r.p}u:${key}`]);
-  }
-}
-
-/** A file one process writes for one frame: its handle is closed after the frame (close-to-open, as NFS needs). */
-class SharedFile implements UploadFile {
-  constructor(
-    readonly path: string,
-    private handle: FileHandle | null,
-  ) {}
-
-  async write(offset: number, bytes: Uint8Array): Promise<void> {
-    for (let at = 0; at < bytes.length && this.handle; ) {
-      at += (await this.handle.write(bytes, at, bytes.length - at, offset + at)).bytesWritten;
-    }
-  }
-
-  async finish(): Promise<void> {
-    const h = this.handle;
-    this.handle = null;
-    await h?.close();
-  }
-
-  async remove(): Promise<void> {
-    await this.finish().catch(() => {});
-    await rm(this.path, { force: true });
   }
 }
