@@ -163,6 +163,12 @@ export async function closeStops(H, ctx) {
   await ctx.control('refuse', { status: 503 }, { keyOverride: keys.waiting });
   const b = ctx.connect(H, ctx.wsUrl('echo', {}, keys.waiting), opts);
   await b.wait('reconnecting');
+  // On a loaded machine the attempt can give up (connect deadline: heartbeat.timeout, 200 ms here)
+  // before its upgrade reaches the server, which then counts it late. Wait (bounded) until the
+  // server has counted an upgrade of this key, so the comparison below sees only what close() let through.
+  for (const end = performance.now() + 3000; (await ctx.stats(keys.waiting)).upgrades < 1 && performance.now() < end; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   b.conn.close();
   const c = ctx.connect(H, ctx.wsUrl('echo', {}, keys.connecting), opts);
   assert(c.conn.state === 'connecting', `c.state ${c.conn.state}`);
