@@ -180,7 +180,9 @@ export async function closeStops(H, ctx) {
   const after = await Promise.all(Object.values(keys).map((k) => ctx.stats(k)));
   // The 'connecting' key may count the one upgrade that was already on the wire when close() ran.
   [0, 1].forEach((i) => assert(after[i].upgrades === before[i].upgrades, `key ${i}: upgrades ${before[i].upgrades} → ${after[i].upgrades}`));
-  assert(after[0].upgrades === 1 && after[2].upgrades <= 1, `upgrades ${after.map((s) => s.upgrades)}`);
+  // 'open' may have needed more than one upgrade: on a loaded machine an attempt can miss its
+  // 200 ms connect deadline (heartbeat.timeout) and be retried; what matters is none after close().
+  assert(after[0].upgrades >= 1 && after[2].upgrades <= 1, `upgrades ${after.map((s) => s.upgrades)}`);
   [a, b, c].forEach((r, i) => assert(r.events(null, marks[i]).length === 0, `events after close() on #${i}`));
   assert(c.events('open').length === 0, 'closed while connecting, yet opened');
   return { upgrades: after.map((s) => s.upgrades) };
