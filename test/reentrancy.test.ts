@@ -49,6 +49,16 @@ const life = async (): Promise<void> => {
   await advance(50);
 };
 
+/** After close(): still closed 5 s later, no new socket, none live, no timer left. */
+const closedForGood = async (c: Connection): Promise<void> => {
+  const count = sockets.length;
+  await advance(5000);
+  expect(c.state).toBe('closed');
+  expect(sockets.length).toBe(count); // nothing reconnects after close()
+  expect(liveSockets()).toHaveLength(0);
+  expect(vi.getTimerCount()).toBe(0);
+};
+
 /** Whatever happened, the connection still reaches open: each new socket is answered as a protocol server. */
 const reopen = async (c: Connection): Promise<void> => {
   for (let i = 0; i < 20 && c.state !== 'open'; i++) {
@@ -80,12 +90,7 @@ describe('any public call from inside any listener leaves a consistent connectio
         expect(liveSockets().length).toBeLessThanOrEqual(1);
         expect(c.state === 'open').toBe(c.transport !== undefined);
         if (name === 'close' && acted) {
-          const count = sockets.length;
-          await advance(5000);
-          expect(c.state).toBe('closed');
-          expect(sockets.length).toBe(count); // nothing reconnects after close()
-          expect(liveSockets()).toHaveLength(0);
-          expect(vi.getTimerCount()).toBe(0);
+          await closedForGood(c);
         } else {
           // Whatever happened, the connection still works: it reaches open and carries a message.
           await reopen(c);
@@ -137,12 +142,7 @@ describe('any public call from inside any option callback leaves a consistent co
         expect(liveSockets().length).toBeLessThanOrEqual(1);
         expect(c.state === 'open').toBe(c.transport !== undefined);
         if (name === 'close' && acted) {
-          const count = sockets.length;
-          await advance(5000);
-          expect(c.state).toBe('closed');
-          expect(sockets.length).toBe(count);
-          expect(liveSockets()).toHaveLength(0);
-          expect(vi.getTimerCount()).toBe(0);
+          await closedForGood(c);
         } else {
           await reopen(c);
           c.close();
