@@ -49,16 +49,6 @@ const fromDist = {
     ({ heartline: resolve('dist/heartline.mjs'), 'heartline/react': resolve('dist/react.mjs') })[source] ?? null,
 };
 
-// `heartline/ws`: the same sources with src/flags.ts saying FULL = false (see that file).
-// The flag is also written as the literal `false` where it is read, so rollup drops every
-// `FULL && …` branch itself and dist/ws.mjs reaches an app's bundler (esbuild, which does not
-// fold an imported constant) without the protocol code.
-const lite = {
-  name: 'lite',
-  load: (id) => (id === resolve('src/flags.ts') ? 'export const FULL = false;\n' : null),
-  transform: (code, id) => (id.startsWith(resolve('src')) && /\bFULL\b/.test(code) ? code.replace(/\bFULL\b(?!:)/g, 'false').replace(/import \{ false \} from [^;]+;/, '') : null),
-};
-
 const minify = terser({ ecma: 2020, compress: { passes: 3 }, format: { comments: false } });
 
 export default [
@@ -68,9 +58,10 @@ export default [
     plugins: [ts(true), typesEntry()],
   },
   {
-    input: 'src/index.ts',
+    // `heartline/ws`: src/ws.ts, the core with the WebSocket transport alone (no build flag).
+    input: 'src/ws.ts',
     output: { file: 'dist/ws.mjs', format: 'es', sourcemap: true },
-    plugins: [lite, ts(false), typesEntry('ws.d.ts')],
+    plugins: [ts(false), typesEntry('ws.d.ts', 'ws.js')],
   },
   {
     input: 'src/index.ts',

@@ -1,11 +1,9 @@
-// `heartline/ws` is built from the same sources with src/flags.ts saying FULL = false: the plain
-// reconnecting WebSocket. These tests run the sources that way (the e2e suite runs dist/ws.mjs).
+// `heartline/ws` is src/ws.ts: the core with the WebSocket transport alone, the plain reconnecting
+// WebSocket. These tests run its sources (the e2e suite runs dist/ws.mjs).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connect } from '../src/index';
+import { connect } from '../src/ws';
 import { FakeWebSocket, lastSocket, resetSockets, sockets } from './fake-websocket';
 import { advance, ofType, record, settle } from './helpers';
-
-vi.mock('../src/flags', () => ({ FULL: false }));
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -13,7 +11,7 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-describe('heartline/ws (FULL = false)', () => {
+describe('heartline/ws', () => {
   it('never offers the protocol: open at once, frames delivered as they are', async () => {
     const c = connect('http://127.0.0.1:1/live', { WebSocket: FakeWebSocket as never, transports: ['sse'] });
     const log = record(c);

@@ -1,5 +1,4 @@
 import { HeartlineError } from '../errors.js';
-import { FULL } from '../flags.js';
 import type { Transport, TransportFactory } from './types.js';
 
 /**
@@ -27,7 +26,7 @@ export const websocket: TransportFactory = {
     const t: Transport = {
       hl: false,
       send: (d, seq) =>
-        !FULL || !t.hl ? write(d) : typeof d == 'string' ? write(`msg ${seq}\n${d}`) : write(`bin ${seq}`) && write(d),
+        !t.hl ? write(d) : typeof d == 'string' ? write(`msg ${seq}\n${d}`) : write(`bin ${seq}`) && write(d),
       control: write,
       chunk: write,
       buffered: () => ws.bufferedAmount,

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { connect } from '../../src/index';
 import type { Connection, HeartlineError, Options } from '../../src/index';
@@ -156,10 +156,8 @@ describe('Node + ws: no socket error escapes as an unhandled error event', () =>
     expect(seen).toEqual([]);
   });
 
-  it('heartline/ws (FULL = false) absorbs socket errors too', async () => {
-    vi.resetModules();
-    vi.doMock('../../src/flags', () => ({ FULL: false }));
-    const { connect: connectWs } = await import('../../src/index');
+  it('heartline/ws absorbs socket errors too', async () => {
+    const { connect: connectWs } = await import('../../src/ws');
     const seen = crashes();
     const c = connectWs(await refusedUrl(), { WebSocket: WebSocket as never, reconnect: { initialDelay: 20, maxDelay: 40 } });
     cleanup.push(() => c.close());
@@ -167,7 +165,6 @@ describe('Node + ws: no socket error escapes as an unhandled error event', () =>
     c.on('error', (e) => void errors.push(e));
     await until(() => errors.length >= 2);
     c.close();
-    vi.doUnmock('../../src/flags');
     expect(seen).toEqual([]);
   });
 });

@@ -1,0 +1,388 @@
+import { AUTH, LATER, MAX_HINT, STOP, backoff, classifyClose } from './backoff.js';
+import type { Connection, Events } from './connection.js';
+import { createEmitter } from './emitter.js';
+import { HeartlineError, OptionError, isHeartlineError } from './errors.js';
+import { MIN_LIFE, createHeartbeat } from './heartbeat.js';
+import type { Heartbeat } from './heartbeat.js';
+import { END, LOST, OPEN, START, next } from './machine.js';
+import type { Step } from './machine.js';
+import { acked, createOutbox, flush as write } from './outbox.js';
+import type { Outbox } from './outbox.js';
+import { resolveHeartbeat, resolveReconnect, validate } from './options.js';
+import type { Options, Reason, ResolvedHeartbeat, ResolvedReconnect, State, TransportName, UrlSource } from './options.js';
+import { publicApi } from './api.js';
+import type { Context, Handlers, Transport, TransportFactory } from './transports/types.js';
+import type { Fallback } from './fallback.js';
+import type { Protocol } from './negotiate.js';
+import type { createUploads } from './upload.js';
+
+/**
+ * What a connection is made of. The core imports no transport, no protocol and no uploads: an
+ * entry hands it the ones it offers (index.ts: all of them; ws.ts: WebSocket alone), so what an
+ * app does not import does not reach its bundle.
+ */
+export interface Parts {
+  /** The transports, most preferred first. Without `fallback`, only the first is used. */
+  transports: TransportFactory[];
+  /** The heartline protocol (negotiate.ts). Without it every server is a plain one. */
+  protocol?: (k: Core) => Protocol;
+  /** The choice of transport, the fallback and the background move back to WebSocket (fallback.ts). */
+  fallback?: (k: Core, transports: TransportFactory[]) => Fallback;
+  /** Resumable uploads (upload.ts). */
+  uploads?: typeof createUploads;
+  /** Checks the options that only these parts read. */
+  validate?: (o: Options) => void;
+}
+
+/**
+ * What the core shares with its modules. Mutable fields are written by the core only, except
+ * where a field says otherwise. Every callback a transport or timer runs compares `gen` first.
+ */
+export interface Core {
+  o: Options;
+  hb: ResolvedHeartbeat | undefined;
+  /** The longest a `welcome` (or an event stream's response headers) is waited for, ms. */
+  wait: number;
+  state: State;
+  /** Bumped whenever an attempt or connection is discarded: stale callbacks compare it. */
+  gen: number;
+  /** The one live transport; undefined while none is open or opening. */
+  current?: Transport | undefined;
+  /** Set once `current` is open. */
+  name?: TransportName | undefined;
+  /** The heartline protocol on `current`; undefined while negotiating (written by negotiate.ts). */
+  hl?: boolean | undefined;
+  ctx?: Context | undefined;
+  /** Written by negotiate.ts and the transports' `id` handler too. */
+  lastEventId: string;
+  /** The heartline session (written by negotiate.ts). */
+  session?: string | undefined;
+  outbox: Outbox;
+  /** The server's `retry` hint for the next delay (written by negotiate.ts). */
+  hint: number;
+  /** When the state's timer should fire, wall clock. */
+  due?: number;
+  /** The URL the current attempt resolved, before any per-transport endpoint. */
+  base?: string;
+  /** Sets the current state's one timer (replacing the one it had). */
+  setTimer(ms: number, f: () => void): void;
+  lost(reason: Reason, code?: number, text?: string, wasClean?: boolean, error?: HeartlineError, wait?: number): void;
+  fail(reason: Reason, error: HeartlineError): void;
+  ready(heartline: boolean, credentials?: unknown, resumed?: boolean, asked?: string): void;
+  deliver(data: unknown, id?: string, event?: string): void;
+  restart(reason: Reason): void;
+  /** The URL of transport `f` for `u`: its endpoint, or `u` with http(s) and ws(s) switched as needed. */
+  where(f: TransportFactory, u: string): Promise<URL>;
+  /** The heartbeat (heartbeat.ts). */
+  beat: Heartbeat;
+  emit: ReturnType<typeof createEmitter<Events>>['emit'];
+  /** Runs an app callback; a throw is reported through `error` and counts as `undefined`. */
+  call<A extends unknown[], R>(f: (...a: A) => R, ...args: A): R | undefined;
+  up?: ReturnType<typeof createUploads> | undefined;
+}
+
+/** A `whenHidden: 'close'` connection closes after the page has been hidden this long (ms). */
+const HIDDEN_GRACE = 30000;
+/** The longest the server's first protocol frame is waited for (ms): a silent server is plain. */
+const WELCOME = 2000;
+
+/** Reads the options once: an options object with getters must not be able to throw (or change) later. */
+const read = (options: Options, parts: Parts): [Options, ResolvedHeartbeat | undefined, ResolvedReconnect | undefined] => {
+  try {
+    const o: Options = { ...options, endpoints: { ...options.endpoints }, queue: { ...options.queue } };
+    if (o.headers) o.headers = { ...o.headers };
+    if (parts.validate) parts.validate(o);
+    validate(o);
+    return [o, resolveHeartbeat(o.heartbeat), resolveReconnect(o.reconnect)];
+  } catch (e) {
+    throw isHeartlineError(e) ? e : new OptionError('the options could not be read', e);
+  }
+};
+
+/**
+ * A connection made of `parts` (see {@link Parts}): the state machine (machine.ts) and the
+ * attempts, with the heartbeat, negotiation, fallback, outbox and uploads as modules around it.
+ */
+export const open = (url: UrlSource, options: Options, parts: Parts): Connection => {
+  const [o, hb, rc] = read(options, parts);
+  const closeHidden = o.whenHidden === 'close';
+  const { emit, on } = createEmitter<Events>(['open', 'message', 'state', 'reconnecting', 'close', 'error', 'heartbeat'], o.logger);
+  let timer: ReturnType<typeof setTimeout> | undefined; // the current state's one timer
+  let attempt = 0; // retries since the last stable connection
+  let authRetried = false; // the one retry with refreshed credentials has been spent
+  let openedAt = 0;
+  let hiddenAt = 0;
+
+  const k: Core = {
+    o,
+    hb,
+    wait: hb ? Math.min(hb.timeout, WELCOME) : WELCOME,
+    state: 'closed',
+    gen: 0,
+    lastEventId: o.lastEventId || '',
+    outbox: createOutbox(),
+    hint: 0,
+    setTimer(ms, f) {
+      clearTimeout(timer);
+      k.due = Date.now() + ms;
+      timer = setTimeout(f, ms);
+    },
+    lost,
+    fail,
+    ready,
+    deliver,
+    restart,
+    async where(f, u) {
+      const src = o.endpoints![f.name] || u;
+      const page = (globalThis as { location?: { href: string } }).location;
+      const target = new URL(String(await (typeof src == 'function' ? src() : src)), page && page.href);
+      const ws = f.name === 'websocket';
+      target.protocol = target.protocol.replace(ws ? 'http' : 'ws', ws ? 'ws' : 'http');
+      return target;
+    },
+    emit,
+    call(f, ...args) {
+      try {
+        return f(...args);
+      } catch (e) {
+        threw(e);
+      }
+    },
+  } as Core;
+  // An app callback (an option, an upload's onProgress) that throws is reported like a throwing listener and disturbs nothing.
+  const threw = (e: unknown): void => emit('error', new HeartlineError('listener', 'an option callback threw', e));
+  // Upload frames go out only on an open protocol transport.
+  if (parts.uploads) k.up = parts.uploads(() => (k.hl && k.state === 'open' ? k.current : undefined), threw);
+  const beat = (k.beat = createHeartbeat(k, () => tick()));
+  const p = parts.protocol && parts.protocol(k);
+  const fb = parts.fallback && parts.fallback(k, parts.transports);
+
+  /** The one place the state changes (the table is machine.ts's `next`): the state's timer goes with it. */
+  const go = (step: Step, reason: Reason): void => {
+    const previous = k.state;
+    const state = next(previous, step);
+    clearTimeout(timer);
+    if (state !== previous) emit('state', (k.state = state), { previous, reason });
+  };
+
+  /** Forgets the current attempt or connection: its late events are ignored from now on. */
+  const drop = (reason: string, code = 1000): boolean => {
+    const had = !!k.current;
+    k.gen++;
+    clearTimeout(timer);
+    beat.drop();
+    if (p) p.drop();
+    if (fb) fb.drop();
+    if (k.up) k.up.pause();
+    k.current?.close(code, reason);
+    k.current = k.name = k.hl = undefined;
+    k.outbox.w = 0; // nothing is written on a transport that is gone: all of the outbox waits again
+    return had;
+  };
+
+  /** Gives up (a stop rule, or no way to connect); the outbox is kept for a later reconnect(). */
+  function fail(reason: Reason, error: HeartlineError): void {
+    drop(reason);
+    api.detach();
+    const g = k.gen;
+    go(END, reason);
+    // A state listener may have called reconnect(): then the uploads go on with the new attempt.
+    if (k.up && g === k.gen) k.up.stop('closed', `the connection gave up (${reason})`);
+    emit('error', error);
+  }
+
+  /** The attempt's handlers: every call from a stale attempt (another `gen`) is ignored. */
+  const handlers = (g: number, f: TransportFactory, ask: boolean, credentials: unknown): Handlers => ({
+    open: (announced) => g === k.gen && opened(f.name, ask && announced, credentials),
+    data: (d) => g === k.gen && (beat.alive(), p ? p.data(d) : deliver(d)),
+    event: (d, id, ev) => g === k.gen && (beat.alive(), p ? p.event(d, id, ev) : deliver(d, id, ev)),
+    id: (id) => g === k.gen && (k.lastEventId = id),
+    control: (frame) => !!p && g === k.gen && (beat.alive(), p.control(frame)),
+    // The send channel's answer (`ack N`) proves nothing about the event stream's health.
+    reply: (frame) => !!p && g === k.gen && p.control(frame),
+    alive: () => g === k.gen && beat.alive(),
+    close: (code, reason, clean, error, h) => g === k.gen && lost(clean ? 'server-close' : 'network-error', code, reason, clean, error, h),
+  });
+
+  /** One attempt: auth(), the URL, the transport's choice and its open, under one deadline. */
+  const attemptOpen = async (): Promise<void> => {
+    const g = ++k.gen;
+    if (closeHidden && hiddenAt && Date.now() - hiddenAt >= HIDDEN_GRACE) return pause('hidden');
+    const ms = hb ? hb.timeout : 10000;
+    let authing = !!o.auth;
+    k.setTimer(ms, () => lost('connect-timeout', 1006, '', false, authing ? new HeartlineError('auth', `auth() did not settle within ${ms} ms`) : undefined));
+    let credentials: unknown;
+    try {
+      // A fresh call per attempt (a hung one is abandoned); always yields once, so nothing is emitted before connect() returns.
+      credentials = await Promise.resolve().then(o.auth);
+      authing = false;
+    } catch (e) {
+      if (g === k.gen) lost('auth-failed', 1006, '', false, new HeartlineError('auth', 'auth() failed', e));
+      return;
+    }
+    try {
+      const u = String(await (typeof url == 'function' ? url() : url));
+      if (g !== k.gen) return; // close(), reconnect() or a newer attempt took over while we awaited
+      const f = fb ? fb.choose(u) : parts.transports[0];
+      if (!f) return;
+      const target = await k.where(f, (k.base = u));
+      if (g !== k.gen) return;
+      const ask = !!p && p.ask(f, target);
+      const { lastEventId, session } = k;
+      k.ctx = { url: target.href, o, lastEventId, session, credentials };
+      if (fb) fb.opening(f);
+      k.current = f.open(k.ctx, handlers(g, f, ask, credentials));
+    } catch (e) {
+      if (g === k.gen) fail('stop', new HeartlineError('connect', 'cannot connect (bad URL?)', e));
+    }
+  };
+
+  /** The channel is up: a plain one is ready now; the protocol waits for its `welcome` (negotiate.ts). */
+  const opened = (n: TransportName, announced: boolean | undefined, credentials: unknown): void => {
+    k.name = n;
+    if (fb) fb.opened(n);
+    if (!p || announced === false) ready(false, credentials);
+    else p.opened(announced, credentials);
+  };
+
+  /** The connection is usable: resend what the server has not acknowledged, then report open. */
+  function ready(heartline: boolean, credentials?: unknown, resumed = false, asked = ''): void {
+    const t = k.current!;
+    k.hl = t.hl = heartline;
+    beat.opened(heartline);
+    openedAt = Date.now();
+    if (fb) fb.ready();
+    if (!heartline && credentials != null && k.name === 'websocket') {
+      t.send(typeof credentials == 'string' ? credentials : JSON.stringify(credentials), 0);
+    }
+    k.outbox.w = 0;
+    flush();
+    go(OPEN, 'open');
+    if (k.current !== t) return; // a state listener closed or reconnected
+    if (k.up) heartline ? k.up.resume() : k.up.stop('protocol', 'uploads need a heartline protocol server');
+    emit('open', { transport: k.name!, resumed, attempt });
+    // Never a silent gap: the app asked to resume and the server could not.
+    if (asked && !resumed && k.current === t) emit('error', new HeartlineError('gap', `the server could not resume after event ${asked}`, undefined, asked));
+    if (k.current === t) tick();
+  }
+
+  /** Writes every outbox entry not yet written on this transport, in order. */
+  const flush = (): void => {
+    const b = k.outbox;
+    write(b, k.current!.send);
+    // A plain WebSocket acknowledges nothing: what it took is done.
+    if (!k.hl && k.name === 'websocket' && b.w) acked(b, b[b.w - 1]![0]);
+  };
+
+  function deliver(data: unknown, id?: string, event = 'message'): void {
+    if (id !== undefined) k.lastEventId = id;
+    if (!k.hl && hb && hb.isPong && k.call(hb.isPong, data)) return;
+    if (o.json && typeof data == 'string') {
+      try {
+        data = JSON.parse(data);
+      } catch (e) {
+        return emit('error', new HeartlineError('malformed', 'message is not JSON', e, data));
+      }
+    }
+    emit('message', data, { id: k.lastEventId, event, transport: k.name! });
+  }
+
+  /** The current connection or attempt is gone: decide between falling back, retrying and stopping. */
+  function lost(reason: Reason, code = 1006, text = '', wasClean = false, error?: HeartlineError, wait?: number): void {
+    const now = Date.now();
+    const was = !!openedAt; // it had opened
+    const lived = now - openedAt;
+    const had = drop(reason);
+    const g = k.gen; // every emit below may run a listener that calls close() or reconnect(): then stop here
+    if (rc && was && (lived >= rc.stableAfter || (beat.proven() && lived >= MIN_LIFE))) (attempt = 0), (authRetried = false);
+    beat.lost(was, reason, now);
+    openedAt = 0;
+    const verdict = classifyClose(code);
+    // A transport that never opened: try the next one at once (a proxy may block only WebSockets).
+    const fallback = !!fb && fb.lost(had, was, verdict);
+    let retry = fallback || (!!rc && attempt < rc.maxRetries && verdict !== STOP && !(verdict === AUTH && authRetried));
+    const decide = rc && rc.shouldReconnect;
+    if (decide && !fallback) {
+      const d = k.call(decide, { attempt, reason, code, retry, error });
+      if (d !== undefined) retry = d;
+    }
+    emit('close', { code, reason: text, wasClean, willReconnect: retry });
+    if (g !== k.gen) return;
+    if (fb) fb.move(fallback, was);
+    if (fallback) {
+      go(LOST, 'fallback');
+      return void (g === k.gen && attemptOpen());
+    }
+    if (!retry) {
+      const why: Reason = verdict === AUTH && authRetried ? 'auth-failed' : rc && attempt >= rc.maxRetries ? 'max-retries' : 'stop';
+      return fail(why, error || new HeartlineError('connect', `gave up (${why}, code ${code})`, undefined, code));
+    }
+    if (verdict === AUTH) authRetried = true;
+    let delay = Math.max(backoff(attempt++, rc!), Math.min(MAX_HINT, Math.max(k.hint, wait || 0)));
+    k.hint = 0;
+    if (verdict === LATER) delay = Math.min(MAX_HINT, Math.max(delay, rc!.initialDelay * 10));
+    go(LOST, reason);
+    if (g === k.gen && error) emit('error', error);
+    if (g === k.gen) emit('reconnecting', { attempt, delay, reason, error });
+    if (g === k.gen) k.setTimer(delay, attemptOpen);
+  }
+
+  /** The open state's timer: the hidden-page grace, the move back to WebSocket, then the heartbeat. */
+  const tick = (): void => {
+    const now = Date.now();
+    if (beat.late(now)) return;
+    if (closeHidden && hiddenAt) {
+      return now - hiddenAt < HIDDEN_GRACE ? k.setTimer(hiddenAt + HIDDEN_GRACE - now, tick) : pause('hidden');
+    }
+    beat.judge(now, fb ? fb.check(now) : Infinity);
+  };
+
+  /** Closes without giving up: used for hidden pages and the back/forward cache. */
+  function pause(reason: Reason): void {
+    drop(reason);
+    attempt = 0;
+    go(END, reason);
+  }
+
+  const resume = (reason: Reason): void => {
+    const g = k.gen;
+    go(START, reason);
+    if (g === k.gen) void attemptOpen(); // unless a state listener closed or reconnected
+  };
+
+  /** Drops the current attempt or connection (a clean close that will reconnect) and connects again now. */
+  function restart(reason: Reason): void {
+    const had = drop(reason);
+    const g = k.gen;
+    if (had) emit('close', { code: 1000, reason, wasClean: true, willReconnect: true });
+    if (g === k.gen) resume(reason); // unless a close listener closed or reconnected
+  }
+
+  const api = publicApi(k, {
+    on,
+    drop,
+    go,
+    resume,
+    restart,
+    flush,
+    reset: () => ((attempt = 0), (authRetried = false)),
+    page(e) {
+      if (e === 'hidden') {
+        hiddenAt = Date.now();
+        if (closeHidden && k.state === 'open') tick();
+      } else if (e === 'pagehide') {
+        pause('pagehide');
+      } else if (e === 'online' && k.state === 'reconnecting' && !k.current) {
+        resume('online'); // skip the rest of the backoff wait
+      } else if (k.state === 'closed' && (e === 'pageshow' || e === 'visible')) {
+        hiddenAt = attempt = 0;
+        resume(e);
+      } else {
+        if (e === 'visible') hiddenAt = 0;
+        beat.probe(e === 'offline' ? 'offline' : 'heartbeat-timeout');
+      }
+    },
+  });
+  api.init();
+  return api.conn;
+};
