@@ -61,7 +61,13 @@ export default [
     // `heartline/ws`: src/ws.ts, the core with the WebSocket transport alone (no build flag).
     input: 'src/ws.ts',
     output: { file: 'dist/ws.mjs', format: 'es', sourcemap: true },
-    plugins: [ts(false), typesEntry('ws.d.ts', 'ws.js')],
+    plugins: [ts(false), typesEntry('ws.d.ts')],
+  },
+  {
+    // `heartline/core`: connectWith() and the parts (src/compose.ts).
+    input: 'src/compose.ts',
+    output: { file: 'dist/core.mjs', format: 'es', sourcemap: true },
+    plugins: [ts(false), typesEntry('core.d.ts', 'compose.js')],
   },
   {
     input: 'src/index.ts',

@@ -15,6 +15,7 @@ export const OUT = resolve(ROOT, 'docs/api');
 /** source entry → the import specifier it is published as */
 export const ENTRIES = {
   'src/index.ts': 'heartline',
+  'src/compose.ts': 'heartline/core',
   'src/react/index.ts': 'heartline/react',
   'src/vue/index.ts': 'heartline/vue',
   'src/server/index.ts': 'heartline/server',

@@ -28,7 +28,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADAPTERS = { 'dist/react.mjs': 'react', 'dist/vue.mjs': 'vue' };
 
 const problems = [];
-for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', 'dist/heartline.iife.min.js', 'dist/server.mjs', ...Object.keys(ADAPTERS)]) {
+for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', 'dist/core.mjs', 'dist/heartline.iife.min.js', 'dist/server.mjs', ...Object.keys(ADAPTERS)]) {
   if (!existsSync(join(ROOT, file))) problems.push(`${file} is missing: run npm run build first`);
 }
 if (problems.length) {
@@ -88,7 +88,7 @@ try {
     const bad = statementsOf(file).filter((s) => !s.startsWith('node:') && s !== 'ws' && !/^\.\/server-shared-[\w-]+\.mjs$/.test(s));
     if (bad.length) problems.push(`${file} may import only node: modules, ws and ./server-shared-*.mjs, imports ${JSON.stringify(bad)}`);
   }
-  for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', ...Object.keys(ADAPTERS)]) {
+  for (const file of ['dist/heartline.mjs', 'dist/ws.mjs', 'dist/core.mjs', ...Object.keys(ADAPTERS)]) {
     const bad = importsOf(file).filter((s) => s === 'ws' || s.startsWith('node:') || /server/.test(s));
     if (bad.length) problems.push(`${file} (a browser entry) imports ${JSON.stringify(bad)}`);
   }

@@ -1,5 +1,5 @@
 import type { Connection, Events } from './connection.js';
-import type { Core } from './core.js';
+import type { Core } from './kernel.js';
 import { HeartlineError, OptionError, QueueOverflowError, UploadError } from './errors.js';
 import { watchLifecycle } from './lifecycle.js';
 import type { LifecycleEvent } from './lifecycle.js';

@@ -1,6 +1,6 @@
 import type { Connect } from './connection.js';
 import { open } from './core.js';
-import type { Parts } from './core.js';
+import type { Parts } from './kernel.js';
 import { fallback } from './fallback.js';
 import { protocol } from './negotiate.js';
 import { validateFull } from './options.js';

@@ -1,6 +1,7 @@
 import { RETRY } from './backoff.js';
 import type { Verdict } from './backoff.js';
-import type { Core } from './core.js';
+import { where } from './kernel.js';
+import type { Core } from './kernel.js';
 import { HeartlineError } from './errors.js';
 import type { TransportName } from './options.js';
 import { remember } from './remember.js';
@@ -74,7 +75,7 @@ export const fallback = (k: Core, transports: TransportFactory[]): Fallback => {
       }
     };
     try {
-      const target = await k.where(websocket!, k.base!);
+      const target = await where(k.o, websocket!, k.base!);
       if (g !== k.gen || scout) return;
       target.searchParams.set('heartline', '1');
       const nop = (): void => {};

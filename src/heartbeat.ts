@@ -1,4 +1,4 @@
-import type { Core } from './core.js';
+import type { Core } from './kernel.js';
 import type { Reason } from './options.js';
 
 /** The longest a probe (wake-up, visibility, online/offline) is waited for (ms). */

@@ -1,4 +1,4 @@
-import type { Core } from './core.js';
+import type { Core } from './kernel.js';
 import { HeartlineError } from './errors.js';
 import { acked, renumber } from './outbox.js';
 import { field, parseFrame } from './protocol.js';
