@@ -115,7 +115,7 @@ export const publicApi = (k: Core, s: Steps) => {
     send: (data) => send(data),
     sendWithAck: (data) => new Promise((resolve, reject) => send(data, resolve, reject)),
     upload(blob, options) {
-      if (!k.up) return Promise.reject(new HeartlineError('upload', 'heartline/ws has no uploads: import heartline'));
+      if (!k.up) return Promise.reject(new HeartlineError('upload', 'this connect() has no uploads (heartline/ws, or connectWith() without uploads)'));
       if (stopped) return Promise.reject(new UploadError('closed', 'upload() after close()'));
       if (k.state === 'open' && !k.hl) return Promise.reject(new UploadError('protocol', 'uploads need a heartline protocol server'));
       if (!started) start('connect');

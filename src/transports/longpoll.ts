@@ -13,7 +13,7 @@ const HELD = 1000;
  * at once). Liveness is the connection's heartbeat (the server answers within 25 s even when idle).
  *
  * Once open, a 408/502/504 is a proxy giving up on a held poll: the poll counts as empty, and when
- * it had been held at least {@link HELD} ms the server is asked to hold later polls for less
+ * it had been held at least `HELD` ms (1,000) the server is asked to hold later polls for less
  * (`wait=`, three quarters of what the proxy allowed; PROTOCOL.md section 5). Such errors that come
  * at once are tolerated twice in a row; the third fails the connection.
  */
