@@ -87,13 +87,23 @@ try {
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${label}: ${counted} B min+gz (budget ${budget}${goal}): terser ${t} B${esb}; ${br} B min+br, ${code.length} B min`);
   }
   if (esbuild) {
-    // Per module: minified bytes each source file contributes to `import * from 'heartline'`
-    // (before gzip, which only applies to the whole bundle).
-    const r = await esbuild.build({ entryPoints: ['src/index.ts'], bundle: true, minify: true, write: false, format: 'esm', metafile: true, logLevel: 'silent' });
-    const out = Object.values(r.metafile.outputs)[0];
-    const rows = Object.entries(out.inputs).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
-    console.log('modules (esbuild, minified, before gzip):');
-    for (const [file, { bytesInOutput }] of rows) console.log(`  ${String(bytesInOutput).padStart(6)} B  ${relative('.', file)}`);
+    // Per module: minified bytes each source file contributes (before gzip, which only applies to
+    // the whole bundle), for everything `heartline` exports and for heartline/ws's connect.
+    for (const [label, file, exported] of [["import * from 'heartline'", 'src/index.ts', '*'], ["import { connect } from 'heartline/ws'", 'src/ws.ts', '{ connect }']]) {
+      const r = await esbuild.build({
+        stdin: { contents: `export ${exported} from './${file}';`, resolveDir: '.', loader: 'ts' },
+        bundle: true,
+        minify: true,
+        write: false,
+        format: 'esm',
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const out = Object.values(r.metafile.outputs)[0];
+      const rows = Object.entries(out.inputs).filter(([, v]) => v.bytesInOutput > 0).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
+      console.log(`modules of ${label} (esbuild, minified, before gzip; ${out.bytes} B in all):`);
+      for (const [f, { bytesInOutput }] of rows) console.log(`  ${String(bytesInOutput).padStart(6)} B  ${relative('.', f)}`);
+    }
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
