@@ -6,7 +6,7 @@ import { watchLifecycle } from './lifecycle.js';
 import { acked, createOutbox, flush as write, renumber } from './outbox.js';
 import type { Entry } from './outbox.js';
 import type { LifecycleEvent } from './lifecycle.js';
-import { resolveHeartbeat, resolveReconnect, validate } from './options.js';
+import { resolveHeartbeat, resolveReconnect, validate, validateFull } from './options.js';
 import type { Data, DefaultOut, JsonValue, Options, Reason, ResolvedHeartbeat, ResolvedReconnect, State, TransportName, UrlSource } from './options.js';
 import { field, parseFrame } from './protocol.js';
 import { longpoll } from './transports/longpoll.js';
@@ -138,6 +138,7 @@ export const connect: Connect = (url: UrlSource, options: Options = {}): Connect
     o = { ...options, endpoints: { ...options.endpoints }, queue: { ...options.queue } };
     if (o.headers) o.headers = { ...o.headers };
     validate(o);
+    if (FULL) validateFull(o);
     hb = resolveHeartbeat(o.heartbeat);
     rc = resolveReconnect(o.reconnect);
   } catch (e) {

@@ -1,5 +1,4 @@
 import { OptionError } from './errors.js';
-import { FULL } from './flags.js';
 import type { HeartlineError } from './errors.js';
 
 /** What `send()` accepts besides JSON values in JSON mode, and what a transport writes. */
@@ -218,23 +217,28 @@ export const resolveReconnect = (c: Options['reconnect']): ResolvedReconnect | u
   return r;
 };
 
+/** The checks every entry makes (heartline/ws too). */
 export const validate = (o: Options): void => {
-  if (FULL) {
-    const ts = o.transports;
-    // heartline/ws ignores these (it has no other transport and no protocol): no need to check them there.
-    if (ts) {
-      if (!Array.isArray(ts) || !ts.length) fail('transports', 'a non-empty array', ts);
-      for (const t of ts) oneOf(t, 'transports[]', ['websocket', 'sse', 'longpoll']);
-    }
-    oneOf(o.protocol, 'protocol', ['auto', 'plain']);
-    num({ maxEventSize: 1, ...o }, '', 'maxEventSize', 1, Infinity);
-    num({ upgradeAfter: 0, ...o }, '', 'upgradeAfter', 0);
-    num({ pollInterval: 0, ...o }, '', 'pollInterval', 0);
-  }
   const q = { limit: 1000, ...o.queue };
   num(q, 'queue.', 'limit', 0, Infinity);
   oneOf(q.overflow, 'queue.overflow', ['drop-oldest', 'drop-newest', 'error']);
   oneOf(o.binaryType, 'binaryType', ['arraybuffer', 'blob']);
   oneOf(o.whenHidden, 'whenHidden', ['keep', 'close']);
   for (const k of ['auth', 'logger', 'WebSocket', 'EventSource', 'fetch'] as const) fn(o[k], k);
+};
+
+/**
+ * The checks of the options only the full entry reads (heartline/ws has no other transport and no
+ * protocol, and ignores them). Not called by {@link validate}: the full entry calls both.
+ */
+export const validateFull = (o: Options): void => {
+  const ts = o.transports;
+  if (ts) {
+    if (!Array.isArray(ts) || !ts.length) fail('transports', 'a non-empty array', ts);
+    for (const t of ts) oneOf(t, 'transports[]', ['websocket', 'sse', 'longpoll']);
+  }
+  oneOf(o.protocol, 'protocol', ['auto', 'plain']);
+  num({ maxEventSize: 1, ...o }, '', 'maxEventSize', 1, Infinity);
+  num({ upgradeAfter: 0, ...o }, '', 'upgradeAfter', 0);
+  num({ pollInterval: 0, ...o }, '', 'pollInterval', 0);
 };
