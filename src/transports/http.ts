@@ -2,9 +2,6 @@ import { HeartlineError, isHeartlineError } from '../errors.js';
 import type { Data } from '../options.js';
 import type { Context, Handlers, Transport } from './types.js';
 
-type Fetch = typeof fetch;
-export const getFetch = (ctx: Context): Fetch => ctx.o.fetch || fetch;
-
 /** The request URL with the protocol's query parameters (PROTOCOL.md section 3). */
 export const withParams = (ctx: Context, extra: Record<string, string>, base = ctx.url): string => {
   const u = new URL(base, ctx.url);
@@ -37,15 +34,33 @@ const bytes = (s: string): string => {
   }
 };
 
-/** Headers for every request: the app's, then credentials (never in the URL), then resume. */
-export const headersFor = (ctx: Context, lastEventId = ''): Record<string, string> => {
+/**
+ * One request of an HTTP transport: the URL with the protocol's query parameters, and the headers
+ * of every request: the app's, then credentials (never in the URL), then resume. Without `post`
+ * (the method and body; `base`, the URL to add the parameters to) a GET of an event stream.
+ */
+export const request = (
+  ctx: Context,
+  signal: AbortSignal,
+  params: Record<string, string>,
+  lastEventId = '',
+  post?: RequestInit,
+  base?: string,
+): Promise<Response> => {
   const c = ctx.credentials;
   const id = bytes(lastEventId);
-  return {
-    ...ctx.o.headers,
-    ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
-    ...(id ? { 'Last-Event-ID': id } : {}),
-  };
+  return (ctx.o.fetch || fetch)(withParams(ctx, params, base), {
+    headers: {
+      ...(!post && { Accept: 'text/event-stream' }),
+      ...ctx.o.headers,
+      ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
+      ...(id && { 'Last-Event-ID': id }),
+    },
+    signal,
+    cache: 'no-store',
+    credentials: ctx.o.withCredentials ? 'include' : 'same-origin',
+    ...post,
+  });
 };
 
 /**
@@ -67,22 +82,19 @@ export const fails = (h: Handlers, signal: AbortSignal) => (e: unknown): void =>
   if (!signal.aborted) h.close(1006, 'network error', false, isHeartlineError(e) ? e : new HeartlineError('connect', 'network error', e));
 };
 
-export const init = (ctx: Context, signal: AbortSignal, headers: Record<string, string>): RequestInit => ({
-  headers,
-  signal,
-  cache: 'no-store',
-  credentials: ctx.o.withCredentials ? 'include' : 'same-origin',
-});
-
 /**
  * Turns a failed response into the close code with the same meaning (PROTOCOL.md section 6) and
  * reports it. 204 is the SSE "stop"; 429/503 carry Retry-After (seconds or an HTTP date).
- * Returns false for a usable response.
+ * Returns false for a usable response, after `h.open()` when `open` (the stream is the channel:
+ * its `heartline` header tells the protocol).
  */
-export const failed = (res: Response, h: Handlers, event = true): boolean => {
+export const failed = (res: Response, h: Handlers, open?: boolean): boolean => {
   const s = res.status;
   const type = res.headers.get('content-type') || '';
-  if (s === 200 && (!event || /^text\/event-stream\s*(;|$)/i.test(type))) return false;
+  if (s === 200 && /^text\/event-stream\s*(;|$)/i.test(type)) {
+    if (open) h.open(res.headers.get('heartline') === '1');
+    return false;
+  }
   const ra = res.headers.get('retry-after');
   const hint = ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Date.parse(ra) - Date.now()) : NaN;
   const code =
@@ -123,8 +135,7 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: ()
       const ep = ctx.o.endpoints || {};
       // Upload frames (`up.*`, and chunks: seq -2) go to the upload endpoint when there is one.
       const up = seq === -2 || (typeof body == 'string' && body.startsWith('up.'));
-      const url = withParams(ctx, params, (up && ep.upload) || ep.send);
-      const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
+      const res = await request(ctx, deadline.signal, params, '', { method: 'POST', body: body as BodyInit }, (up && ep.upload) || ep.send);
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
       const parts: BlobPart[] = [];
       await read(res, (b) => parts.push(b as BlobPart), MAX_ANSWER);
