@@ -123,29 +123,20 @@ export const createSSEParser = (
       bom = false;
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     }
-    const n = s.length;
-    // indexOf with `n` for "none": each terminator kind is scanned once per chunk, never rescanned.
-    const at = (t: string, from: number): number => {
-      const j = s.indexOf(t, from);
-      return j < 0 ? n : j;
-    };
+    // An LF starting this chunk ends the line a CR ended the last one with.
+    let i = cr && s[0] === '\n' ? 1 : 0;
     const g = gen;
-    let i = cr && s.charCodeAt(0) === 10 ? 1 : 0;
-    let r = at('\r', i);
-    let f = at('\n', i);
+    // Each line end is found once, from the last one on: linear in the chunk.
+    const end = /\r\n?|\n/g;
+    end.lastIndex = i;
     cr = false;
-    for (let e = r < f ? r : f; e < n; e = r < f ? r : f) {
-      const l = pending + s.slice(i, e);
+    for (let m; (m = end.exec(s)); ) {
+      const l = pending + s.slice(i, m.index);
       pending = '';
-      i = e + 1;
-      if (e === r) {
-        if (i === n) cr = true;
-        else if (s.charCodeAt(i) === 10) i++;
-      }
+      i = end.lastIndex;
+      cr = i === s.length && m[0] === '\r'; // the next chunk may start with its LF
       line(l);
       if (g !== gen) return;
-      if (r < i) r = at('\r', i);
-      if (f < i) f = at('\n', i);
     }
     pending += s.slice(i);
     if (pending.length > max) limit('line');
