@@ -113,15 +113,15 @@ export const failed = (res: Response, h: Handlers, open?: boolean): boolean => {
  * transport, its sending half done; `close` ends the receiving half (and aborts `signal`).
  */
 export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: () => void): Transport => {
-  const queue: [Data | string, number][] = [];
+  const queue: [Data | string, number, number][] = []; // body, seq, size
   let busy = false;
   let bytes = 0; // body bytes queued or in flight, the HTTP counterpart of bufferedAmount
-  const size = (d: Data | string): number => (typeof d == 'string' ? d.length : (d as Blob).size ?? (d as ArrayBuffer).byteLength);
   const pump = async (): Promise<void> => {
     const next = queue[0];
     if (busy || !next || signal.aborted) return;
     busy = true;
-    const [body, seq] = next;
+    const [body, seq, n] = next;
+    const text = typeof body == 'string';
     const hl = t.hl;
     const deadline = new AbortController();
     const abort = () => deadline.abort();
@@ -131,17 +131,18 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: ()
     const hb = ctx.o.heartbeat;
     const timer = setTimeout(abort, 2 * ((hb && hb.timeout) || 10000));
     try {
-      const params: Record<string, string> = hl && seq > 0 ? { seq: '' + seq, bin: typeof body == 'string' ? '' : '1' } : {};
+      const params: Record<string, string> = hl && seq > 0 ? { seq: '' + seq, bin: text ? '' : '1' } : {};
       const ep = ctx.o.endpoints || {};
       // Upload frames (`up.*`, and chunks: seq -2) go to the upload endpoint when there is one.
-      const up = seq === -2 || (typeof body == 'string' && body.startsWith('up.'));
+      const up = seq === -2 || (text && body.startsWith('up.'));
       const res = await request(ctx, deadline.signal, params, '', { method: 'POST', body: body as BodyInit }, (up && ep.upload) || ep.send);
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
       const parts: BlobPart[] = [];
       await read(res, (b) => parts.push(b as BlobPart), MAX_ANSWER);
-      const text = await new Blob(parts).text();
-      bytes -= size(queue.shift()![0]);
-      if (!signal.aborted) h.reply(hl ? text : `ack ${seq}`);
+      const answer = await new Blob(parts).text();
+      queue.shift();
+      bytes -= n;
+      if (!signal.aborted) h.reply(hl ? answer : `ack ${seq}`);
     } catch (e) {
       return fails(h, signal)(e);
     } finally {
@@ -154,8 +155,9 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: ()
   };
   /** seq > 0: an application message; -1: a control frame such as `ping 3`; -2: an upload chunk. */
   const push = (d: Data | string, seq: number): boolean => {
-    queue.push([d, seq]);
-    bytes += size(d);
+    const n = typeof d == 'string' ? d.length : (d as Blob).size ?? (d as ArrayBuffer).byteLength;
+    queue.push([d, seq, n]);
+    bytes += n;
     void pump();
     return true;
   };
