@@ -182,7 +182,8 @@ const fail = (name: string, range: string, v: unknown): never => {
 };
 /** The longest delay setTimeout honours (ms); larger values would fire at once. */
 const MAX_MS = 2 ** 31 - 1;
-const num = (o: Record<string, unknown>, path: string, name: string, min: number, max = MAX_MS): void => {
+/** Checks the number `o[name]`; the message names it `path + name`. */
+export const num = (o: Record<string, unknown>, path: string, name: string, min: number, max = MAX_MS): void => {
   const v = o[name];
   if (typeof v !== 'number' || !(v >= min && v <= max)) fail(path + name, `a number in [${min}, ${max}]`, v);
 };

@@ -1,5 +1,6 @@
 import { OptionError, UploadError } from './errors.js';
 import type { UploadReason } from './errors.js';
+import { num } from './options.js';
 import { field } from './protocol.js';
 import type { Transport } from './transports/types.js';
 import { chunkCheck, chunks, framed } from './upload-chunks.js';
@@ -98,11 +99,11 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
     start(blob: Blob, o: UploadOptions = {}): Promise<UploadResult> {
       return new Promise((done, fail) => {
         const { chunkSize = 1 << 20, highWaterMark = 1 << 22, timeout = 30000, signal } = o;
-        const ok = (v: number, lo: number, hi: number) => typeof v == 'number' && v >= lo && v <= hi;
         if (!(typeof Blob == 'function' && blob instanceof Blob)) throw new OptionError('upload() takes a Blob or File');
-        if (!ok(chunkSize, 1, MAX_CHUNK) || !ok(highWaterMark, 0, 2 ** 31) || !ok(timeout, 1, 2 ** 31 - 1)) {
-          throw new OptionError(`upload options: chunkSize in [1, ${MAX_CHUNK}], highWaterMark in [0, 2^31], timeout in [1, 2^31-1] ms`);
-        }
+        const n = { chunkSize, highWaterMark, timeout };
+        num(n, 'upload.', 'chunkSize', 1, MAX_CHUNK);
+        num(n, 'upload.', 'highWaterMark', 0, 2 ** 31);
+        num(n, 'upload.', 'timeout', 1);
         if (signal && signal.aborted) return fail(new UploadError('aborted', 'upload aborted', signal.reason));
         const size = blob.size;
         const id = `${Date.now().toString(36)}-${(++ids).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
