@@ -28,7 +28,7 @@ export const longpoll: TransportFactory = {
     const t = poster(ctx, h, ac.signal, () => (ac.abort(), pc.abort(), clearTimeout(pause)));
     let got: unknown; // the poll brought an event or a frame
     const parser = eventReader(ctx, h, () => (got = 1));
-    const every = ctx.o.pollInterval ?? 1000;
+    const { pollInterval: every = 1000 } = ctx.o;
     (async () => {
       for (let first = true, wait = 0, strikes = 0; !ac.signal.aborted; first = false) {
         const id = parser.lastEventId;
