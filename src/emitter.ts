@@ -26,7 +26,7 @@ export const createEmitter = <M extends { [K in keyof M]: Listener }>(
         (f as (...a: unknown[]) => void)(...args);
       } catch (e) {
         const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-        if (type !== 'error') emit('error' as K, ...([new HeartlineError('listener', `a ${String(type)} listener threw`, e)] as Parameters<M[K]>));
+        if (type !== 'error') emit('error' as K, ...([new HeartlineError('listener', `a ${type as string} listener threw`, e)] as Parameters<M[K]>));
         else if (report) report(e);
       }
     }

@@ -182,7 +182,8 @@ const fail = (name: string, range: string, v: unknown): never => {
 };
 /** The longest delay setTimeout honours (ms); larger values would fire at once. */
 const MAX_MS = 2 ** 31 - 1;
-const num = (o: Record<string, unknown>, path: string, name: string, min: number, max = MAX_MS): void => {
+/** Checks the number `o[name]`; the message names it `path + name`. */
+export const num = (o: Record<string, unknown>, path: string, name: string, min: number, max = MAX_MS): void => {
   const v = o[name];
   if (typeof v !== 'number' || !(v >= min && v <= max)) fail(path + name, `a number in [${min}, ${max}]`, v);
 };
@@ -217,7 +218,21 @@ export const resolveReconnect = (c: Options['reconnect']): ResolvedReconnect | u
   return r;
 };
 
-/** The options only the full entry reads (heartline/ws has no other transport and no protocol). */
+/** The checks every entry makes (heartline/ws too). */
+export const validate = (o: Options): void => {
+  const q = { limit: 1000, ...o.queue };
+  num(q, 'queue.', 'limit', 0, Infinity);
+  oneOf(q.overflow, 'queue.overflow', ['drop-oldest', 'drop-newest', 'error']);
+  oneOf(o.binaryType, 'binaryType', ['arraybuffer', 'blob']);
+  oneOf(o.whenHidden, 'whenHidden', ['keep', 'close']);
+  for (const k of ['auth', 'logger', 'WebSocket'] as const) fn(o[k], k);
+};
+
+/**
+ * The checks of the options only the full entry reads (heartline/ws has no other transport and no
+ * protocol, and ignores them; `EventSource` and `fetch` serve only the HTTP transports). Not called
+ * by {@link validate}: the full entry (and heartline/core's connectWith) calls both.
+ */
 export const validateFull = (o: Options): void => {
   const ts = o.transports;
   if (ts) {
@@ -228,13 +243,5 @@ export const validateFull = (o: Options): void => {
   num({ maxEventSize: 1, ...o }, '', 'maxEventSize', 1, Infinity);
   num({ upgradeAfter: 0, ...o }, '', 'upgradeAfter', 0);
   num({ pollInterval: 0, ...o }, '', 'pollInterval', 0);
-};
-
-export const validate = (o: Options): void => {
-  const q = { limit: 1000, ...o.queue };
-  num(q, 'queue.', 'limit', 0, Infinity);
-  oneOf(q.overflow, 'queue.overflow', ['drop-oldest', 'drop-newest', 'error']);
-  oneOf(o.binaryType, 'binaryType', ['arraybuffer', 'blob']);
-  oneOf(o.whenHidden, 'whenHidden', ['keep', 'close']);
-  for (const k of ['auth', 'logger', 'WebSocket', 'EventSource', 'fetch'] as const) fn(o[k], k);
+  for (const k of ['EventSource', 'fetch'] as const) fn(o[k], k);
 };

@@ -160,7 +160,7 @@ export const createSSEParser = (
               stream: true,
             }),
       ),
-    end: () => reset(),
+    end: reset,
     reset,
     get lastEventId() {
       return last;

@@ -35,11 +35,10 @@ export const observe = (conn: Connection) => {
       return () => offs.forEach((off) => off());
     },
     getSnapshot(): Snapshot {
-      const s = snap;
       const { state, transport, lastEventId } = conn;
-      return s && s.state === state && s.transport === transport && s.lastEventId === lastEventId && s.error === error && s.lastError === lastError
-        ? s
-        : (snap = { state, transport, lastEventId, error, lastError });
+      const next: Snapshot = { state, transport, lastEventId, error, lastError };
+      for (const k in next) if (!snap || snap[k as keyof Snapshot] !== next[k as keyof Snapshot]) return (snap = next);
+      return snap!;
     },
   };
 };

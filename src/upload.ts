@@ -1,5 +1,6 @@
 import { OptionError, UploadError } from './errors.js';
 import type { UploadReason } from './errors.js';
+import { num } from './options.js';
 import { field } from './protocol.js';
 import type { Transport } from './transports/types.js';
 import { chunkCheck, chunks, framed } from './upload-chunks.js';
@@ -57,24 +58,16 @@ export interface UploadResult {
   [key: string]: unknown;
 }
 
+/** What the connection does to one unfinished upload; its state lives in its closure. */
 interface Up {
-  id: string;
-  blob: Blob;
-  size: number;
-  head: string;
-  chunk: number;
-  hwm: number;
-  timeout: number;
-  sent: number; // the next byte to hand over: where the server's latest offset and the chunks since lead
-  acked: number;
-  again: number; // `up.offset` frames in a row that acknowledged nothing new
-  t?: Transport | undefined; // where the pump writes; undefined stops it
-  pumping?: boolean; // one pump per upload: a new offset or transport redirects the running one
-  timer?: ReturnType<typeof setTimeout>;
-  o: UploadOptions;
-  done: (r: UploadResult) => void;
-  fail: (e: UploadError) => void;
-  unlisten: () => void;
+  /** The transport that may carry upload frames is (again) there: ask the server where to go on. */
+  open(): void;
+  /** The transport is gone: the pump stops (and leaves the line); the deadline keeps running. */
+  pause(): void;
+  /** Fails it; `abort`: ask the server to discard it. */
+  end(reason: UploadReason, message: string, cause?: unknown, abort?: boolean): void;
+  /** An `up.*` frame naming it. */
+  frame(type: string, fields: string[], rest: string, frame: string): void;
 }
 
 const MAX_CHUNK = 1 << 26;
@@ -102,174 +95,169 @@ export const createUploads = (link: () => Transport | undefined, report: (e: unk
     if (i >= 0) line.splice(i, 1);
   };
 
-  const end = (u: Up, reason: UploadReason, message: string, cause?: unknown, tell = true): void => {
-    if (ups.get(u.id) !== u) return;
-    ups.delete(u.id);
-    clearTimeout(u.timer);
-    leave(u);
-    u.t = undefined;
-    u.unlisten();
-    const t = link();
-    if (tell && t) t.control(`up.abort ${u.id}`);
-    u.fail(new UploadError(reason, `upload ${u.id}: ${message}`, cause));
-  };
-
-  /** Every acknowledgement restarts the upload's deadline, which runs connected or not. */
-  const watch = (u: Up): void => {
-    clearTimeout(u.timer);
-    u.timer = setTimeout(() => end(u, 'stalled', `no acknowledgement for ${u.timeout} ms`), u.timeout);
-  };
-
-  /** The app's callback must not break the upload's own bookkeeping (a throw mid-frame would strand it). */
-  const progress = (u: Up): void => {
-    try {
-      if (u.o.onProgress) u.o.onProgress({ sent: u.sent, acknowledged: u.acked, total: u.size });
-    } catch (e) {
-      report(e);
-    }
-  };
-
-  const open = (u: Up): void => {
-    const t = link();
-    if (!t) return;
-    t.control(`up.open ${u.id}\n${u.head}`);
-  };
-
-  /**
-   * Hands chunks from `u.sent` to `u.t`, keeping its buffer under the high-water mark. At most one
-   * runs per upload: it follows `u.sent` and `u.t` as offsets and transports change, and stops
-   * when `u.t` is no longer the open transport.
-   */
-  const pump = async (u: Up): Promise<void> => {
-    if (u.pumping) return;
-    u.pumping = true;
-    const live = () => u.t === link() && u.t;
-    const src = chunks(u.blob, u.chunk);
-    let rate = 1e4; // bytes drained per ms (10 MB/s to start), learnt as we go
-    try {
-      for (let from, t; u.sent < u.size && live(); ) {
-        const bytes = await src.next((from = u.sent), Math.min(u.chunk, u.size - from));
-        if (!bytes.byteLength) throw new Error('the file ended early');
-        const check = u.o.verify ? chunkCheck(bytes) : '-';
-        // The mark: what drains in BUDGET ms at the rate seen so far, at most highWaterMark, so a
-        // heartbeat or message waits about that long behind upload data on a slow link as on a
-        // fast one. No drain event exists: sleep about as long as the excess takes to drain, 1-16
-        // ms. A sleep that ended with bytes still buffered measured the rate; one that ran dry
-        // shows only that it is at least that fast.
-        for (let b, mark; (t = live()) && ((b = t.buffered()) > (mark = Math.min(u.hwm, rate * BUDGET)) || (line.length && line[0] !== u)); ) {
-          if (!line.includes(u)) line.push(u);
-          const at = Date.now();
-          await sleep(Math.min(16, Math.max(1, (b - mark) / rate)));
-          const left = t.buffered();
-          const ms = Math.max(1, Date.now() - at);
-          if (b > left) rate = left ? (b - left) / ms : Math.max(rate, b / ms);
-        }
-        leave(u);
-        // Unless an offset moved the upload meanwhile (then these bytes are not the next ones).
-        if (t && u.sent === from) {
-          t.chunk(framed(`up.chunk ${u.id} ${from} ${check}\n`, bytes));
-          u.sent += bytes.byteLength;
-          progress(u);
-        }
-      }
-    } catch (e) {
-      end(u, 'read', 'the file could not be read', e);
-    } finally {
-      u.pumping = false;
-      leave(u);
-      void src.stop();
-    }
-  };
-
-  const bad = (u: Up, frame: string) => end(u, 'bad-ack', `the server answered \`${frame}\``);
-
   return {
     start(blob: Blob, o: UploadOptions = {}): Promise<UploadResult> {
       return new Promise((done, fail) => {
         const { chunkSize = 1 << 20, highWaterMark = 1 << 22, timeout = 30000, signal } = o;
-        const ok = (v: number, lo: number, hi: number) => typeof v == 'number' && v >= lo && v <= hi;
         if (!(typeof Blob == 'function' && blob instanceof Blob)) throw new OptionError('upload() takes a Blob or File');
-        if (!ok(chunkSize, 1, MAX_CHUNK) || !ok(highWaterMark, 0, 2 ** 31) || !ok(timeout, 1, 2 ** 31 - 1)) {
-          throw new OptionError(`upload options: chunkSize in [1, ${MAX_CHUNK}], highWaterMark in [0, 2^31], timeout in [1, 2^31-1] ms`);
-        }
+        const n = { chunkSize, highWaterMark, timeout };
+        num(n, 'upload.', 'chunkSize', 1, MAX_CHUNK);
+        num(n, 'upload.', 'highWaterMark', 0, 2 ** 31);
+        num(n, 'upload.', 'timeout', 1);
         if (signal && signal.aborted) return fail(new UploadError('aborted', 'upload aborted', signal.reason));
-        const head = JSON.stringify({
-          name: o.name ?? (blob as File).name ?? '',
-          type: o.type ?? blob.type,
-          size: blob.size,
-          metadata: o.metadata,
-        });
-        const onAbort = () => end(u, 'aborted', 'aborted', signal!.reason);
+        const size = blob.size;
+        const id = `${Date.now().toString(36)}-${(++ids).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+        const head = JSON.stringify({ name: o.name ?? (blob as File).name ?? '', type: o.type ?? blob.type, size, metadata: o.metadata });
+        let sent = 0; // the next byte to hand over: where the server's latest offset and the chunks since lead
+        let acked = 0;
+        let again = 0; // `up.offset` frames in a row that acknowledged nothing new
+        let t: Transport | undefined; // where the pump writes; undefined stops it
+        let pumping = false; // one pump per upload: a new offset or transport redirects the running one
+        let timer: ReturnType<typeof setTimeout> | undefined;
+
+        /** Takes it out of everything; false when it already was. */
+        const settle = (): boolean => {
+          if (!ups.delete(id)) return false;
+          clearTimeout(timer);
+          leave(u);
+          t = undefined;
+          if (signal) signal.removeEventListener('abort', onAbort);
+          return true;
+        };
+        /** Fails it; `abort`: ask the server to discard it. */
+        const end = (reason: UploadReason, message: string, cause?: unknown, abort = true): void => {
+          if (!settle()) return;
+          const l = link();
+          if (abort && l) l.control(`up.abort ${id}`);
+          fail(new UploadError(reason, `upload ${id}: ${message}`, cause));
+        };
+
+        /** Every acknowledgement restarts the upload's deadline, which runs connected or not. */
+        const watch = (): void => {
+          clearTimeout(timer);
+          timer = setTimeout(() => end('stalled', `no acknowledgement for ${timeout} ms`), timeout);
+        };
+
+        /** The app's callback must not break the upload's own bookkeeping (a throw mid-frame would strand it). */
+        const progress = (): void => {
+          try {
+            if (o.onProgress) o.onProgress({ sent, acknowledged: acked, total: size });
+          } catch (e) {
+            report(e);
+          }
+        };
+
+        /**
+         * Hands chunks from `sent` to `t`, keeping its buffer under the high-water mark. At most one
+         * runs per upload: it follows `sent` and `t` as offsets and transports change, and stops
+         * when `t` is no longer the open transport.
+         */
+        const pump = async (): Promise<void> => {
+          if (pumping) return;
+          pumping = true;
+          const live = () => t === link() && t;
+          const src = chunks(blob, chunkSize);
+          let rate = 1e4; // bytes drained per ms (10 MB/s to start), learnt as we go
+          try {
+            for (let from, w; sent < size && live(); ) {
+              const bytes = await src.next((from = sent), Math.min(chunkSize, size - from));
+              if (!bytes.byteLength) throw new Error('the file ended early');
+              const check = o.verify ? chunkCheck(bytes) : '-';
+              // The mark: what drains in BUDGET ms at the rate seen so far, at most highWaterMark, so a
+              // heartbeat or message waits about that long behind upload data on a slow link as on a
+              // fast one. No drain event exists: sleep about as long as the excess takes to drain, 1-16
+              // ms. A sleep that ended with bytes still buffered measured the rate; one that ran dry
+              // shows only that it is at least that fast.
+              for (let b, mark; (w = live()) && ((b = w.buffered()) > (mark = Math.min(highWaterMark, rate * BUDGET)) || (line[0] || u) !== u); ) {
+                if (!line.includes(u)) line.push(u);
+                const at = Date.now();
+                await sleep(Math.min(16, Math.max(1, (b - mark) / rate)));
+                const left = w.buffered();
+                const ms = Math.max(1, Date.now() - at);
+                if (b > left) rate = left ? (b - left) / ms : Math.max(rate, b / ms);
+              }
+              leave(u);
+              // Unless an offset moved the upload meanwhile (then these bytes are not the next ones).
+              if (w && sent === from) {
+                w.chunk(framed(`up.chunk ${id} ${from} ${check}\n`, bytes));
+                sent += bytes.byteLength;
+                progress();
+              }
+            }
+          } catch (e) {
+            end('read', 'the file could not be read', e);
+          } finally {
+            pumping = false;
+            leave(u);
+            void src.stop();
+          }
+        };
+
+        const bad = (frame: string) => end('bad-ack', `the server answered \`${frame}\``);
+        const onAbort = () => end('aborted', 'aborted', signal!.reason);
         const u: Up = {
-          id: `${Date.now().toString(36)}-${(++ids).toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
-          blob,
-          size: blob.size,
-          head,
-          chunk: chunkSize,
-          hwm: highWaterMark,
-          timeout,
-          sent: 0,
-          acked: 0,
-          again: 0,
-          o,
-          done,
-          fail,
-          unlisten: () => signal && signal.removeEventListener('abort', onAbort),
+          open() {
+            const l = link();
+            if (l) l.control(`up.open ${id}\n${head}`);
+          },
+          pause: () => void (t = undefined),
+          end,
+          /**
+           * Lies (PROTOCOL.md section 7) fail the upload, nothing else. The app's onProgress is called
+           * last: whatever it does (abort, close, upload) finds the upload consistent.
+           */
+          frame(type, fields, rest, frame) {
+            const l = link();
+            if (!l) return;
+            // Offsets are decimal integers: Number() would also take '', '0x1', '1e3', '-0'.
+            const n = /^\d+$/.test(fields[1]!) ? +fields[1]! : -1;
+            const ack = type === 'up.ack';
+            if (ack || type === 'up.offset') {
+              if (n < acked || n > (ack ? sent : size)) return bad(frame);
+              if (n > acked) again = 0;
+              else if (!ack && ++again > REPEATS) return end('stalled', `offset ${n} repeated`);
+              acked = n;
+              watch();
+              if (!ack) (sent = n), (t = l), void pump();
+            } else if (type === 'up.done') {
+              let r: UploadResult | undefined;
+              try {
+                r = JSON.parse(rest.slice(id.length + 1));
+              } catch {
+                // reported below
+              }
+              if (sent !== size || !r || r.size !== size || r.id !== id) return bad(frame);
+              // Its pump has stopped: every byte was handed over.
+              acked = size;
+              settle();
+              done(r);
+            } else {
+              if (type === 'up.error') end('server', `the server refused it (${fields.slice(1, 3).map(field).join(' ')})`, undefined, false);
+              return;
+            }
+            progress();
+          },
         };
         if (signal) signal.addEventListener('abort', onAbort);
-        ups.set(u.id, u);
-        watch(u);
-        open(u);
+        ups.set(id, u);
+        watch();
+        u.open();
       });
     },
 
     /** The connection (re)opened with the protocol: every unfinished upload asks where to go on. */
-    resume: () => ups.forEach(open),
+    resume: () => ups.forEach((u) => u.open()),
 
     /** The transport is gone: pumps stop (and leave the line); deadlines keep running. */
-    pause: () => ups.forEach((u) => (u.t = undefined)),
+    pause: () => ups.forEach((u) => u.pause()),
 
     /** Fails every upload (close(), a plain server, giving up). */
-    stop: (reason: UploadReason, message: string) => ups.forEach((u) => end(u, reason, message, undefined, false)),
+    stop: (reason: UploadReason, message: string) => ups.forEach((u) => u.end(reason, message, undefined, false)),
 
-    /**
-     * An `up.*` frame from the server. Lies (PROTOCOL.md section 7) fail the upload, nothing else.
-     * The app's onProgress is called last: whatever it does (abort, close, upload) finds the upload
-     * consistent.
-     */
+    /** An `up.*` frame from the server, for the upload it names. */
     frame(type: string, fields: string[], rest: string, frame: string): void {
       const u = ups.get(fields[0]!);
-      const t = link();
-      if (!u || !t) return;
-      // Offsets are decimal integers: Number() would also take '', '0x1', '1e3', '-0'.
-      const n = /^\d+$/.test(fields[1]!) ? +fields[1]! : -1;
-      const ack = type === 'up.ack';
-      if (ack || type === 'up.offset') {
-        if (n < u.acked || n > (ack ? u.sent : u.size)) return bad(u, frame);
-        if (n > u.acked) u.again = 0;
-        else if (!ack && ++u.again > REPEATS) return end(u, 'stalled', `offset ${n} repeated`);
-        u.acked = n;
-        watch(u);
-        if (!ack) (u.sent = n), (u.t = t), void pump(u);
-      } else if (type === 'up.done') {
-        let r: UploadResult | undefined;
-        try {
-          r = JSON.parse(rest.slice(u.id.length + 1));
-        } catch {
-          // reported below
-        }
-        if (u.sent !== u.size || !r || r.size !== u.size || r.id !== u.id) return bad(u, frame);
-        // Its pump has stopped: every byte was handed over.
-        u.acked = u.size;
-        ups.delete(u.id);
-        clearTimeout(u.timer);
-        u.unlisten();
-        u.done(r);
-      } else {
-        if (type === 'up.error') end(u, 'server', `the server refused it (${fields.slice(1, 3).map(field).join(' ')})`, undefined, false);
-        return;
-      }
-      progress(u);
+      if (u) u.frame(type, fields, rest, frame);
     },
   };
 };

@@ -304,14 +304,14 @@ describe('conn.upload() over WebSocket', () => {
     expect(await early).toBe('protocol');
     expect(await reasonOf(p.upload(new Blob(['x'])))).toBe('protocol');
     const d = hl();
-    const bad: [unknown, UploadOptions][] = [
-      ['not a blob', {}],
-      [new Blob(['x']), { chunkSize: 0 }],
-      [new Blob(['x']), { highWaterMark: -1 }],
-      [new Blob(['x']), { timeout: Number.NaN }],
+    const bad: [unknown, UploadOptions, RegExp][] = [
+      ['not a blob', {}, /^upload\(\) takes a Blob or File$/],
+      [new Blob(['x']), { chunkSize: 0 }, /^option upload\.chunkSize must be a number in \[1, 67108864\], got 0$/],
+      [new Blob(['x']), { highWaterMark: -1 }, /^option upload\.highWaterMark must be a number in \[0, 2147483648\], got -1$/],
+      [new Blob(['x']), { timeout: Number.NaN }, /^option upload\.timeout must be a number in \[1, 2147483647\], got NaN$/],
     ];
-    for (const [blob, o] of bad) {
-      await expect(d.upload(blob as Blob, o)).rejects.toMatchObject({ code: 'invalid-option' });
+    for (const [blob, o, message] of bad) {
+      await expect(d.upload(blob as Blob, o)).rejects.toMatchObject({ code: 'invalid-option', message: expect.stringMatching(message) });
     }
   });
 

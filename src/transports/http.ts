@@ -2,9 +2,6 @@ import { HeartlineError, isHeartlineError } from '../errors.js';
 import type { Data } from '../options.js';
 import type { Context, Handlers, Transport } from './types.js';
 
-type Fetch = typeof fetch;
-export const getFetch = (ctx: Context): Fetch => ctx.o.fetch || fetch;
-
 /** The request URL with the protocol's query parameters (PROTOCOL.md section 3). */
 export const withParams = (ctx: Context, extra: Record<string, string>, base = ctx.url): string => {
   const u = new URL(base, ctx.url);
@@ -37,15 +34,33 @@ const bytes = (s: string): string => {
   }
 };
 
-/** Headers for every request: the app's, then credentials (never in the URL), then resume. */
-export const headersFor = (ctx: Context, lastEventId = ''): Record<string, string> => {
+/**
+ * One request of an HTTP transport: the URL with the protocol's query parameters, and the headers
+ * of every request: the app's, then credentials (never in the URL), then resume. Without `post`
+ * (the method and body; `base`, the URL to add the parameters to) a GET of an event stream.
+ */
+export const request = (
+  ctx: Context,
+  signal: AbortSignal,
+  params: Record<string, string>,
+  lastEventId = '',
+  post?: RequestInit,
+  base?: string,
+): Promise<Response> => {
   const c = ctx.credentials;
   const id = bytes(lastEventId);
-  return {
-    ...ctx.o.headers,
-    ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
-    ...(id ? { 'Last-Event-ID': id } : {}),
-  };
+  return (ctx.o.fetch || fetch)(withParams(ctx, params, base), {
+    headers: {
+      ...(!post && { Accept: 'text/event-stream' }),
+      ...ctx.o.headers,
+      ...(typeof c == 'string' ? { Authorization: `Bearer ${c}` } : (c as Record<string, string>)),
+      ...(id && { 'Last-Event-ID': id }),
+    },
+    signal,
+    cache: 'no-store',
+    credentials: ctx.o.withCredentials ? 'include' : 'same-origin',
+    ...post,
+  });
 };
 
 /**
@@ -67,22 +82,19 @@ export const fails = (h: Handlers, signal: AbortSignal) => (e: unknown): void =>
   if (!signal.aborted) h.close(1006, 'network error', false, isHeartlineError(e) ? e : new HeartlineError('connect', 'network error', e));
 };
 
-export const init = (ctx: Context, signal: AbortSignal, headers: Record<string, string>): RequestInit => ({
-  headers,
-  signal,
-  cache: 'no-store',
-  credentials: ctx.o.withCredentials ? 'include' : 'same-origin',
-});
-
 /**
  * Turns a failed response into the close code with the same meaning (PROTOCOL.md section 6) and
  * reports it. 204 is the SSE "stop"; 429/503 carry Retry-After (seconds or an HTTP date).
- * Returns false for a usable response.
+ * Returns false for a usable response, after `h.open()` when `open` (the stream is the channel:
+ * its `heartline` header tells the protocol).
  */
-export const failed = (res: Response, h: Handlers, event = true): boolean => {
+export const failed = (res: Response, h: Handlers, open?: boolean): boolean => {
   const s = res.status;
   const type = res.headers.get('content-type') || '';
-  if (s === 200 && (!event || /^text\/event-stream\s*(;|$)/i.test(type))) return false;
+  if (s === 200 && /^text\/event-stream\s*(;|$)/i.test(type)) {
+    if (open) h.open(res.headers.get('heartline') === '1');
+    return false;
+  }
   const ra = res.headers.get('retry-after');
   const hint = ra ? (/^\d+$/.test(ra) ? +ra * 1000 : Date.parse(ra) - Date.now()) : NaN;
   const code =
@@ -101,15 +113,15 @@ export const failed = (res: Response, h: Handlers, event = true): boolean => {
  * transport, its sending half done; `close` ends the receiving half (and aborts `signal`).
  */
 export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: () => void): Transport => {
-  const queue: [Data | string, number][] = [];
+  const queue: [Data | string, number, number][] = []; // body, seq, size
   let busy = false;
   let bytes = 0; // body bytes queued or in flight, the HTTP counterpart of bufferedAmount
-  const size = (d: Data | string): number => (typeof d == 'string' ? d.length : (d as Blob).size ?? (d as ArrayBuffer).byteLength);
   const pump = async (): Promise<void> => {
     const next = queue[0];
     if (busy || !next || signal.aborted) return;
     busy = true;
-    const [body, seq] = next;
+    const [body, seq, n] = next;
+    const text = typeof body == 'string';
     const hl = t.hl;
     const deadline = new AbortController();
     const abort = () => deadline.abort();
@@ -119,18 +131,18 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: ()
     const hb = ctx.o.heartbeat;
     const timer = setTimeout(abort, 2 * ((hb && hb.timeout) || 10000));
     try {
-      const params: Record<string, string> = hl && seq > 0 ? { seq: '' + seq, bin: typeof body == 'string' ? '' : '1' } : {};
+      const params: Record<string, string> = hl && seq > 0 ? { seq: '' + seq, bin: text ? '' : '1' } : {};
       const ep = ctx.o.endpoints || {};
       // Upload frames (`up.*`, and chunks: seq -2) go to the upload endpoint when there is one.
-      const up = seq === -2 || (typeof body == 'string' && body.startsWith('up.'));
-      const url = withParams(ctx, params, (up && ep.upload) || ep.send);
-      const res = await getFetch(ctx)(url, { ...init(ctx, deadline.signal, headersFor(ctx)), method: 'POST', body: body as BodyInit });
+      const up = seq === -2 || (text && body.startsWith('up.'));
+      const res = await request(ctx, deadline.signal, params, '', { method: 'POST', body: body as BodyInit }, (up && ep.upload) || ep.send);
       if (!res.ok) throw new HeartlineError('connect', `send: HTTP ${res.status}`, undefined, res.status);
       const parts: BlobPart[] = [];
       await read(res, (b) => parts.push(b as BlobPart), MAX_ANSWER);
-      const text = await new Blob(parts).text();
-      bytes -= size(queue.shift()![0]);
-      if (!signal.aborted) h.reply(hl ? text : `ack ${seq}`);
+      const answer = await new Blob(parts).text();
+      queue.shift();
+      bytes -= n;
+      if (!signal.aborted) h.reply(hl ? answer : `ack ${seq}`);
     } catch (e) {
       return fails(h, signal)(e);
     } finally {
@@ -143,8 +155,9 @@ export const poster = (ctx: Context, h: Handlers, signal: AbortSignal, close: ()
   };
   /** seq > 0: an application message; -1: a control frame such as `ping 3`; -2: an upload chunk. */
   const push = (d: Data | string, seq: number): boolean => {
-    queue.push([d, seq]);
-    bytes += size(d);
+    const n = typeof d == 'string' ? d.length : (d as Blob).size ?? (d as ArrayBuffer).byteLength;
+    queue.push([d, seq, n]);
+    bytes += n;
     void pump();
     return true;
   };

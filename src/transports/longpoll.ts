@@ -1,5 +1,5 @@
 import { eventReader } from './events.js';
-import { failed, fails, getFetch, headersFor, init, poster, read, withParams } from './http.js';
+import { failed, fails, poster, read, request } from './http.js';
 import type { TransportFactory } from './types.js';
 
 /** A poll answered after this long was held by the server, so a gateway error on it is a proxy's timeout (ms). */
@@ -28,7 +28,7 @@ export const longpoll: TransportFactory = {
     const t = poster(ctx, h, ac.signal, () => (ac.abort(), pc.abort(), clearTimeout(pause)));
     let got: unknown; // the poll brought an event or a frame
     const parser = eventReader(ctx, h, () => (got = 1));
-    const every = ctx.o.pollInterval ?? 1000;
+    const { pollInterval: every = 1000 } = ctx.o;
     (async () => {
       for (let first = true, wait = 0, strikes = 0; !ac.signal.aborted; first = false) {
         const id = parser.lastEventId;
@@ -36,18 +36,14 @@ export const longpoll: TransportFactory = {
         got = 0;
         pc = new AbortController();
         try {
-          const res = await getFetch(ctx)(
-            withParams(ctx, { poll: '1', open: first ? '1' : '', lastEventId: id, wait: '' + (wait || '') }),
-            init(ctx, pc.signal, { Accept: 'text/event-stream', ...headersFor(ctx, id) }),
-          );
+          const res = await request(ctx, pc.signal, { poll: '1', open: first ? '1' : '', lastEventId: id, wait: '' + (wait || '') }, id);
           const held = Date.now() - start;
           if (!first && [408, 502, 504].includes(res.status)) {
             if (held >= HELD) wait = (held * 3) >> 2;
             else if (++strikes > 2 && failed(res, h)) return;
           } else {
-            if (failed(res, h)) return;
+            if (failed(res, h, first)) return;
             strikes = 0;
-            if (first) h.open(res.headers.get('heartline') === '1');
             h.alive(); // events and frames prove life too, as they come
             await read(res, parser.feed);
             parser.reset(); // each response is a whole stream: an unterminated event is discarded

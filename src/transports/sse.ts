@@ -1,5 +1,5 @@
 import { eventReader } from './events.js';
-import { failed, fails, getFetch, headersFor, init, poster, read, withParams } from './http.js';
+import { failed, fails, poster, read, request, withParams } from './http.js';
 import type { Context, TransportFactory } from './types.js';
 
 type ESLike = new (url: string, init?: { withCredentials?: boolean }) => EventSource;
@@ -24,10 +24,9 @@ export const sse: TransportFactory = {
     });
     const fail = fails(h, ac.signal);
     if (streams(ctx.o)) {
-      getFetch(ctx)(withParams(ctx, {}), init(ctx, ac.signal, { Accept: 'text/event-stream', ...headersFor(ctx, ctx.lastEventId) }))
+      request(ctx, ac.signal, {}, ctx.lastEventId)
         .then(async (res) => {
-          if (failed(res, h)) return;
-          h.open(res.headers.get('heartline') === '1');
+          if (failed(res, h, true)) return;
           const parser = eventReader(ctx, h);
           await read(res, (b) => (h.alive(), parser.feed(b)));
           h.close(1000, 'stream ended', true);
