@@ -113,7 +113,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     // The send channel's answer (`ack N`) proves nothing about the event stream's health.
     reply: (frame) => !!p && g === k.gen && p.control(frame),
     alive: () => g === k.gen && beat.alive(),
-    close: (code, reason, clean, error, h) => g === k.gen && lost(clean ? 'server-close' : 'network-error', code, reason, clean, error, h),
+    close: (code, reason, clean, error, h) => g === k.gen && lost(clean ? 'server-close' : 'network-error', error, code, reason, clean, h),
   });
 
   /** One attempt: auth(), the URL, the transport's choice and its open, under one deadline. */
@@ -122,14 +122,14 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     if (closeHidden && hiddenAt && Date.now() - hiddenAt >= HIDDEN_GRACE) return pause('hidden');
     const ms = hb ? hb.timeout : 10000;
     let authing = !!o.auth;
-    k.setTimer(ms, () => lost('connect-timeout', 1006, '', false, authing ? new HeartlineError('auth', `auth() did not settle within ${ms} ms`) : undefined));
+    k.setTimer(ms, () => lost('connect-timeout', authing ? new HeartlineError('auth', `auth() did not settle within ${ms} ms`) : undefined));
     let credentials: unknown;
     try {
       // A fresh call per attempt (a hung one is abandoned); always yields once, so nothing is emitted before connect() returns.
       credentials = await Promise.resolve().then(o.auth);
       authing = false;
     } catch (e) {
-      if (g === k.gen) lost('auth-failed', 1006, '', false, new HeartlineError('auth', 'auth() failed', e));
+      if (g === k.gen) lost('auth-failed', new HeartlineError('auth', 'auth() failed', e));
       return;
     }
     try {
@@ -200,7 +200,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
   }
 
   /** The current connection or attempt is gone: decide between falling back, retrying and stopping. */
-  function lost(reason: Reason, code = 1006, text = '', wasClean = false, error?: HeartlineError, wait?: number): void {
+  function lost(reason: Reason, error?: HeartlineError, code = 1006, text = '', wasClean = false, wait?: number): void {
     const now = Date.now();
     const was = !!openedAt; // it had opened
     const lived = now - openedAt;

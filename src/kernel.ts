@@ -60,7 +60,8 @@ export interface Core {
   base?: string;
   /** Sets the current state's one timer (replacing the one it had). */
   setTimer(ms: number, f: () => void): void;
-  lost(reason: Reason, code?: number, text?: string, wasClean?: boolean, error?: HeartlineError, wait?: number): void;
+  /** The connection or attempt is gone (core.ts's `lost`): `code`, `text`, `wasClean` are the `close` event's. */
+  lost(reason: Reason, error?: HeartlineError, code?: number, text?: string, wasClean?: boolean, wait?: number): void;
   fail(reason: Reason, error: HeartlineError): void;
   ready(heartline: boolean, credentials?: unknown, resumed?: boolean, asked?: string): void;
   deliver(data: unknown, id?: string, event?: string): void;

@@ -42,7 +42,7 @@ export const protocol = (k: Core): Protocol => {
   const ack = (n: number, frame: string): boolean =>
     n >= 0 && n <= k.outbox.s
       ? (acked(k.outbox, n), true)
-      : (k.lost('network-error', 1002, 'bad ack', false, new HeartlineError('malformed', `ack ${n} but only ${k.outbox.s} sent`, undefined, frame)), false);
+      : (k.lost('network-error', new HeartlineError('malformed', `ack ${n} but only ${k.outbox.s} sent`, undefined, frame), 1002, 'bad ack'), false);
 
   /** A frame while negotiating: `welcome`/`ready` continue it, anything else means a plain server. */
   const negotiate = (data: unknown, id?: string, ev?: string): void => {
@@ -63,7 +63,7 @@ export const protocol = (k: Core): Protocol => {
     const s = w && w.session;
     const a = w && w.ack;
     if (!w || typeof w != 'object' || Array.isArray(w) || (s !== undefined && !(typeof s == 'string' && s.length <= MAX_SESSION)) || (a !== undefined && !Number.isInteger(a))) {
-      return k.lost('network-error', 1002, 'bad ' + type, false, new HeartlineError('malformed', `${type} is not a valid object`, undefined, frame));
+      return k.lost('network-error', new HeartlineError('malformed', `${type} is not a valid object`, undefined, frame), 1002, 'bad ' + type);
     }
     if (typeof w.heartbeat == 'number') k.beat.announce(w.heartbeat);
     const { ctx } = k;
@@ -89,7 +89,7 @@ export const protocol = (k: Core): Protocol => {
     else if (type === 'ack') ack(n, frame);
     else if (type === 'ping') k.current?.control(`pong ${fields[0]}`);
     else if (type === 'retry') k.hint = n || 0; // clamped where it is used
-    else if (type === 'close') k.lost('server-close', n || 1000, field(fields[1]) || '', true);
+    else if (type === 'close') k.lost('server-close', undefined, n || 1000, field(fields[1]) || '', true);
   };
 
   return {
@@ -132,7 +132,7 @@ export const protocol = (k: Core): Protocol => {
       // A protocol server that was slower than the welcome deadline: connect again, in protocol mode.
       // Any other first frame proves a plain server: remembered for the page session.
       if (late) {
-        if (data.startsWith('welcome ')) return remember(plain, '0'), k.lost('network-error', 1002, 'late welcome');
+        if (data.startsWith('welcome ')) return remember(plain, '0'), k.lost('network-error', undefined, 1002, 'late welcome');
         remember(plain, '1');
       }
       if (k.hl === undefined) return negotiate(data);
