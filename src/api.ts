@@ -124,7 +124,8 @@ export const publicApi = (k: Core, s: Steps) => {
     close,
     reconnect() {
       s.reset();
-      if (!started || stopped || !unwatch) return start('connect');
+      // Not watching the page: never started, closed, or given up (start() watches, detach() stops).
+      if (!unwatch) return start('connect');
       s.restart('user-reconnect');
     },
     on(type, listener) {
