@@ -283,9 +283,9 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
         hiddenAt = Date.now();
         if (closeHidden && k.state === 'open') tick();
       } else if (e === 'pagehide') {
-        pause('pagehide');
+        pause(e);
       } else if (e === 'online' && k.state === 'reconnecting' && !k.current) {
-        resume('online'); // skip the rest of the backoff wait
+        resume(e); // skip the rest of the backoff wait
       } else if (k.state === 'closed' && (e === 'pageshow' || e === 'visible')) {
         hiddenAt = attempt = 0;
         resume(e);
