@@ -206,8 +206,8 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     const lived = now - openedAt;
     const had = drop(reason);
     const g = k.gen; // every emit below may run a listener that calls close() or reconnect(): then stop here
-    if (rc && was && (lived >= rc.stableAfter || (beat.proven() && lived >= MIN_LIFE))) (attempt = 0), (authRetried = false);
-    beat.lost(was, reason, now);
+    const proven = beat.lost(was, reason, now);
+    if (rc && was && (lived >= rc.stableAfter || (proven && lived >= MIN_LIFE))) (attempt = 0), (authRetried = false);
     openedAt = 0;
     const verdict = classifyClose(code);
     // A transport that never opened: try the next one at once (a proxy may block only WebSockets).

@@ -58,7 +58,6 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
 
   return {
     probe,
-    proven: () => proven,
     /** Inbound traffic: the quiet clock restarts and a pending ping is answered. */
     alive(): void {
       const now = (last = Date.now());
@@ -81,13 +80,17 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
     announce(h: number): void {
       if (hb && h >= MIN_LIFE) beat = Math.min(beat, h + MIN_LIFE);
     },
-    /** An idle connection cut again after about the same quiet time: a proxy's idle timeout. Ping before it. */
-    lost(was: boolean, reason: Reason, now: number): void {
+    /**
+     * The connection is gone: an idle one cut again after about the same quiet time is a proxy's
+     * idle timeout, pinged before from now on. True when the open connection proved it works.
+     */
+    lost(was: boolean, reason: Reason, now: number): boolean {
       const quiet = now - last;
       if (was && reason !== 'heartbeat-timeout' && quiet >= MIN_LIFE && quiet < beat) {
         if (Math.abs(quiet - cut) < cut / 4) beat = Math.max(MIN_LIFE, (quiet * 3) >> 2);
         cut = quiet;
       }
+      return proven;
     },
     /** A timer that fired late (a frozen tab, a sleeping machine) turns into a probe; true when it did. */
     late(now: number): boolean {
