@@ -250,11 +250,11 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
   };
 
   /** Closes without giving up: used for hidden pages and the back/forward cache. */
-  function pause(reason: Reason): void {
+  const pause = (reason: Reason): void => {
     drop(reason);
     attempt = 0;
     go(END, reason);
-  }
+  };
 
   const resume = (reason: Reason): void => {
     const g = k.gen;
