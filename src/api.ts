@@ -39,7 +39,7 @@ export const publicApi = (k: Core, s: Steps) => {
 
   /** Stops watching the page and the signal: after this only reconnect() brings the connection back. */
   const detach = (): void => {
-    unwatch?.();
+    if (unwatch) unwatch();
     unwatch = undefined;
     if (signal) signal.removeEventListener('abort', onAbort);
   };

@@ -86,7 +86,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     if (p) p.drop();
     if (fb) fb.drop();
     if (k.up) k.up.pause();
-    k.current?.close(code, reason);
+    if (had) k.current!.close(code, reason);
     k.current = k.name = k.hl = undefined;
     k.outbox.w = 0; // nothing is written on a transport that is gone: all of the outbox waits again
     return had;
