@@ -35,6 +35,7 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
   /** Pings go as protocol frames, or as the app's message over a plain WebSocket; otherwise silence is watched. */
   const canPing = (): boolean => !!k.hl || (!!hb!.message && k.name === 'websocket');
 
+  /** Only where canPing(): a protocol frame, or else the app's message over a plain WebSocket. */
   const ping = (ms: number, blame: Reason): void => {
     const m = hb!.message!;
     pingAt = Date.now();
@@ -42,7 +43,7 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
     why = blame;
     k.setTimer(ms, tick);
     if (k.hl) k.current!.control(`ping ${++pings}`);
-    else if (m) {
+    else {
       const d = typeof m == 'function' ? k.call(m) : m;
       // A message() that threw sends nothing (the deadline still judges); one that closed or reconnected has no transport to send on.
       if (d != null && k.current) k.current.send(d, 0);
@@ -78,7 +79,7 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
     drop: (): void => void (pingAt = 0),
     /** The server's own keep-alive interval (ms): silence longer than it (plus a second) is worth a ping. */
     announce(h: number): void {
-      if (hb && h >= MIN_LIFE) beat = Math.min(beat, h + MIN_LIFE);
+      if (h >= MIN_LIFE) beat = Math.min(beat, h + MIN_LIFE); // without a heartbeat `beat` stays 0
     },
     /**
      * The connection is gone: an idle one cut again after about the same quiet time is a proxy's
