@@ -16,8 +16,6 @@ export type { Core, Parts } from './kernel.js';
 
 /** A `whenHidden: 'close'` connection closes after the page has been hidden this long (ms). */
 const HIDDEN_GRACE = 30000;
-/** The longest the server's first protocol frame is waited for (ms): a silent server is plain. */
-const WELCOME = 2000;
 
 /**
  * A connection made of `parts` (see {@link Parts}): the state machine (machine.ts) and the
@@ -36,7 +34,6 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
   const k: Core = {
     o,
     hb,
-    wait: hb ? Math.min(hb.timeout, WELCOME) : WELCOME,
     state: 'closed',
     gen: 0,
     lastEventId: o.lastEventId || '',

@@ -35,8 +35,6 @@ export interface Parts {
 export interface Core {
   o: Options;
   hb: ResolvedHeartbeat | undefined;
-  /** The longest a `welcome` (or an event stream's response headers) is waited for, ms. */
-  wait: number;
   state: State;
   /** Bumped whenever an attempt or connection is discarded: stale callbacks compare it. */
   gen: number;
@@ -73,6 +71,13 @@ export interface Core {
   call<A extends unknown[], R>(f: (...a: A) => R, ...args: A): R | undefined;
   up?: ReturnType<typeof createUploads> | undefined;
 }
+
+/**
+ * The longest a `welcome` (or an event stream's response headers, or the background WebSocket's
+ * greeting) is waited for (ms), unless the heartbeat's `timeout` is shorter: a silent server is
+ * plain. Only the protocol and the fallback wait for these, so heartline/ws carries none of it.
+ */
+export const WELCOME = 2000;
 
 /** Reads the options once: an options object with getters must not be able to throw (or change) later. */
 export const read = (options: Options, parts: Parts): [Options, ResolvedHeartbeat | undefined, ResolvedReconnect | undefined] => {

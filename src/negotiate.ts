@@ -1,3 +1,4 @@
+import { WELCOME } from './kernel.js';
 import type { Core } from './kernel.js';
 import { HeartlineError } from './errors.js';
 import { acked, renumber } from './outbox.js';
@@ -37,6 +38,7 @@ export const protocol = (k: Core): Protocol => {
   let byTimeout = false; // plain mode only because no welcome came in time: a late welcome reconnects
   let plain = ''; // the sessionStorage key that marks this WebSocket URL as a plain server's
   let tried = 0; // when the current transport was asked to open
+  const wait = Math.min(k.hb ? k.hb.timeout : WELCOME, WELCOME);
 
   /** An acknowledgement from the server: one beyond what was sent is a lie, and loses nothing. */
   const ack = (n: number, frame: string): boolean =>
@@ -70,7 +72,7 @@ export const protocol = (k: Core): Protocol => {
     if (type === 'welcome' && k.name === 'websocket') {
       // The server speaks first; the WebSocket hello carries what HTTP requests carry in headers.
       k.current!.control(`hello ${JSON.stringify({ v: 1, session: k.session, lastEventId: k.lastEventId, auth: ctx!.credentials })}`);
-      return k.setTimer(k.wait, () => k.lost('connect-timeout'));
+      return k.setTimer(wait, () => k.lost('connect-timeout'));
     }
     if (w.session !== k.session) {
       // A new session knows none of our sequence numbers: renumber what is still unacknowledged.
@@ -111,8 +113,8 @@ export const protocol = (k: Core): Protocol => {
      * fails and the next transport is tried.
      */
     opened(announced, credentials) {
-      const wait = remember(plain) === 's' ? Math.min(k.wait, Math.max(250, 2 * (Date.now() - tried))) : k.wait;
-      k.setTimer(wait, () => (announced ? k.lost('connect-timeout') : (remember(plain, 's'), (byTimeout = true), k.ready(false, credentials))));
+      const ms = remember(plain) === 's' ? Math.min(wait, Math.max(250, 2 * (Date.now() - tried))) : wait;
+      k.setTimer(ms, () => (announced ? k.lost('connect-timeout') : (remember(plain, 's'), (byTimeout = true), k.ready(false, credentials))));
     },
     data(data) {
       const late = byTimeout;
