@@ -137,8 +137,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
       const target = await where(o, f, (k.base = u));
       if (g !== k.gen) return;
       const ask = !!p && p.ask(f, target);
-      const { lastEventId, session } = k;
-      k.ctx = { url: target.href, o, lastEventId, session, credentials };
+      k.ctx = { url: target.href, o, lastEventId: k.lastEventId, session: k.session, credentials };
       if (fb) fb.opening(f);
       k.current = f.open(k.ctx, handlers(g, f, ask, credentials));
     } catch (e) {
