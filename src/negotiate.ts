@@ -74,11 +74,12 @@ export const protocol = (k: Core): Protocol => {
       k.current!.control(`hello ${JSON.stringify({ v: 1, session: k.session, lastEventId: k.lastEventId, auth: ctx!.credentials })}`);
       return k.setTimer(wait, () => k.lost('connect-timeout'));
     }
-    if (w.session !== k.session) {
+    // Checked above: `s` is a string or undefined, `a` an integer or undefined.
+    if (s !== k.session) {
       // A new session knows none of our sequence numbers: renumber what is still unacknowledged.
-      k.session = ctx!.session = typeof w.session == 'string' ? w.session : undefined;
+      k.session = ctx!.session = s as string | undefined;
       renumber(k.outbox);
-    } else if (!ack(+(w.ack || 0), frame)) return;
+    } else if (!ack((a as number) || 0, frame)) return;
     k.ready(true, undefined, w.resumed === true, ctx!.lastEventId);
   };
 
