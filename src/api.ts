@@ -39,21 +39,22 @@ export const publicApi = (k: Core, s: Steps) => {
 
   /** Stops watching the page and the signal: after this only reconnect() brings the connection back. */
   const detach = (): void => {
-    unwatch?.();
+    if (unwatch) unwatch();
     unwatch = undefined;
     if (signal) signal.removeEventListener('abort', onAbort);
   };
 
   const onAbort = (): void => close();
 
-  const start = (reason: Reason): void => {
+  /** The first use of a connection (or a reconnect() after close() or a give-up): watch the page, connect. */
+  const start = (): void => {
     started = true;
     stopped = false;
     if (!unwatch) {
       unwatch = watchLifecycle(s.page);
       if (signal) signal.addEventListener('abort', onAbort);
     }
-    s.resume(reason);
+    s.resume('connect');
   };
 
   const close = (code = 1000, reason = ''): void => {
@@ -87,7 +88,7 @@ export const publicApi = (k: Core, s: Steps) => {
     if (typeof data != 'string' && !isBinary(data)) {
       throw new OptionError('send() takes text, binary or (json: true) JSON');
     }
-    if (!started) start('connect');
+    if (!started) start();
     // The limit counts messages waiting to be written; written ones wait only for their ack.
     if (outbox.length - outbox.w >= limit) {
       const oldest = limit && overflow === 'drop-oldest';
@@ -118,24 +119,25 @@ export const publicApi = (k: Core, s: Steps) => {
       if (!k.up) return Promise.reject(new HeartlineError('upload', 'this connect() has no uploads (heartline/ws, or connectWith() without uploads)'));
       if (stopped) return Promise.reject(new UploadError('closed', 'upload() after close()'));
       if (k.state === 'open' && !k.hl) return Promise.reject(new UploadError('protocol', 'uploads need a heartline protocol server'));
-      if (!started) start('connect');
+      if (!started) start();
       return k.up.start(blob, options);
     },
     close,
     reconnect() {
       s.reset();
-      if (!started || stopped || !unwatch) return start('connect');
+      // Not watching the page: never started, closed, or given up (start() watches, detach() stops).
+      if (!unwatch) return start();
       s.restart('user-reconnect');
     },
     on(type, listener) {
       const off = s.on(type, listener);
-      if (type === 'message' && !started) start('connect');
+      if (type === 'message' && !started) start();
       return off;
     },
   };
   const init = (): void => {
     if (signal && signal.aborted) stopped = true;
-    else if (!o.lazy) start('connect');
+    else if (!o.lazy) start();
   };
   return { conn, detach, init };
 };

@@ -16,8 +16,6 @@ export type { Core, Parts } from './kernel.js';
 
 /** A `whenHidden: 'close'` connection closes after the page has been hidden this long (ms). */
 const HIDDEN_GRACE = 30000;
-/** The longest the server's first protocol frame is waited for (ms): a silent server is plain. */
-const WELCOME = 2000;
 
 /**
  * A connection made of `parts` (see {@link Parts}): the state machine (machine.ts) and the
@@ -36,7 +34,6 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
   const k: Core = {
     o,
     hb,
-    wait: hb ? Math.min(hb.timeout, WELCOME) : WELCOME,
     state: 'closed',
     gen: 0,
     lastEventId: o.lastEventId || '',
@@ -86,7 +83,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     if (p) p.drop();
     if (fb) fb.drop();
     if (k.up) k.up.pause();
-    k.current?.close(code, reason);
+    if (had) k.current!.close(code, reason);
     k.current = k.name = k.hl = undefined;
     k.outbox.w = 0; // nothing is written on a transport that is gone: all of the outbox waits again
     return had;
@@ -113,7 +110,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     // The send channel's answer (`ack N`) proves nothing about the event stream's health.
     reply: (frame) => !!p && g === k.gen && p.control(frame),
     alive: () => g === k.gen && beat.alive(),
-    close: (code, reason, clean, error, h) => g === k.gen && lost(clean ? 'server-close' : 'network-error', code, reason, clean, error, h),
+    close: (code, reason, clean, error, h) => g === k.gen && lost(clean ? 'server-close' : 'network-error', error, code, reason, clean, h),
   });
 
   /** One attempt: auth(), the URL, the transport's choice and its open, under one deadline. */
@@ -122,14 +119,14 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
     if (closeHidden && hiddenAt && Date.now() - hiddenAt >= HIDDEN_GRACE) return pause('hidden');
     const ms = hb ? hb.timeout : 10000;
     let authing = !!o.auth;
-    k.setTimer(ms, () => lost('connect-timeout', 1006, '', false, authing ? new HeartlineError('auth', `auth() did not settle within ${ms} ms`) : undefined));
+    k.setTimer(ms, () => lost('connect-timeout', authing ? new HeartlineError('auth', `auth() did not settle within ${ms} ms`) : undefined));
     let credentials: unknown;
     try {
       // A fresh call per attempt (a hung one is abandoned); always yields once, so nothing is emitted before connect() returns.
       credentials = await Promise.resolve().then(o.auth);
       authing = false;
     } catch (e) {
-      if (g === k.gen) lost('auth-failed', 1006, '', false, new HeartlineError('auth', 'auth() failed', e));
+      if (g === k.gen) lost('auth-failed', new HeartlineError('auth', 'auth() failed', e));
       return;
     }
     try {
@@ -140,8 +137,7 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
       const target = await where(o, f, (k.base = u));
       if (g !== k.gen) return;
       const ask = !!p && p.ask(f, target);
-      const { lastEventId, session } = k;
-      k.ctx = { url: target.href, o, lastEventId, session, credentials };
+      k.ctx = { url: target.href, o, lastEventId: k.lastEventId, session: k.session, credentials };
       if (fb) fb.opening(f);
       k.current = f.open(k.ctx, handlers(g, f, ask, credentials));
     } catch (e) {
@@ -200,14 +196,14 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
   }
 
   /** The current connection or attempt is gone: decide between falling back, retrying and stopping. */
-  function lost(reason: Reason, code = 1006, text = '', wasClean = false, error?: HeartlineError, wait?: number): void {
+  function lost(reason: Reason, error?: HeartlineError, code = 1006, text = '', wasClean = false, wait?: number): void {
     const now = Date.now();
     const was = !!openedAt; // it had opened
     const lived = now - openedAt;
     const had = drop(reason);
     const g = k.gen; // every emit below may run a listener that calls close() or reconnect(): then stop here
-    if (rc && was && (lived >= rc.stableAfter || (beat.proven() && lived >= MIN_LIFE))) (attempt = 0), (authRetried = false);
-    beat.lost(was, reason, now);
+    const proven = beat.lost(was, reason, now);
+    if (rc && was && (lived >= rc.stableAfter || (proven && lived >= MIN_LIFE))) (attempt = 0), (authRetried = false);
     openedAt = 0;
     const verdict = classifyClose(code);
     // A transport that never opened: try the next one at once (a proxy may block only WebSockets).
@@ -250,11 +246,11 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
   };
 
   /** Closes without giving up: used for hidden pages and the back/forward cache. */
-  function pause(reason: Reason): void {
+  const pause = (reason: Reason): void => {
     drop(reason);
     attempt = 0;
     go(END, reason);
-  }
+  };
 
   const resume = (reason: Reason): void => {
     const g = k.gen;
@@ -283,9 +279,9 @@ export const open = (url: UrlSource, options: Options, parts: Parts): Connection
         hiddenAt = Date.now();
         if (closeHidden && k.state === 'open') tick();
       } else if (e === 'pagehide') {
-        pause('pagehide');
+        pause(e);
       } else if (e === 'online' && k.state === 'reconnecting' && !k.current) {
-        resume('online'); // skip the rest of the backoff wait
+        resume(e); // skip the rest of the backoff wait
       } else if (k.state === 'closed' && (e === 'pageshow' || e === 'visible')) {
         hiddenAt = attempt = 0;
         resume(e);

@@ -1,6 +1,6 @@
 import { RETRY } from './backoff.js';
 import type { Verdict } from './backoff.js';
-import { where } from './kernel.js';
+import { WELCOME, where } from './kernel.js';
 import type { Core } from './kernel.js';
 import { HeartlineError } from './errors.js';
 import type { TransportName } from './options.js';
@@ -42,6 +42,7 @@ export const fallback = (k: Core, transports: TransportFactory[]): Fallback => {
   const { o } = k;
   const { upgradeAfter = 300000 } = o;
   const websocket = transports.find((t) => t.name === 'websocket');
+  const wait = Math.min(k.hb ? k.hb.timeout : WELCOME, WELCOME);
   let key = ''; // sessionStorage key of the transport that worked for this URL
   let pick = -1; // index of the transport to try next; -1: the remembered one, or the first
   let fallbacks = 0; // transports tried in a row without one opening
@@ -79,7 +80,7 @@ export const fallback = (k: Core, transports: TransportFactory[]): Fallback => {
       if (g !== k.gen || scout) return;
       target.searchParams.set('heartline', '1');
       const nop = (): void => {};
-      scoutTimer = setTimeout(end, k.wait, false);
+      scoutTimer = setTimeout(end, wait, false);
       scout = websocket!.open({ ...k.ctx!, url: target.href }, {
         open: nop,
         data: (d) => end(typeof d == 'string' && d.startsWith('welcome ')),
@@ -109,7 +110,7 @@ export const fallback = (k: Core, transports: TransportFactory[]): Fallback => {
     opening(f) {
       // A buffering proxy (nginx's default) holds back an event stream's response headers too:
       // give them as long as a welcome, then try the next transport.
-      if (f.name === 'sse') k.setTimer(k.wait, () => k.lost('connect-timeout'));
+      if (f.name === 'sse') k.setTimer(wait, () => k.lost('connect-timeout'));
     },
     opened(n) {
       // A fallback that opened after WebSocket had worked is an outage's accident, not this network's rule.

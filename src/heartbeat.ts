@@ -35,6 +35,7 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
   /** Pings go as protocol frames, or as the app's message over a plain WebSocket; otherwise silence is watched. */
   const canPing = (): boolean => !!k.hl || (!!hb!.message && k.name === 'websocket');
 
+  /** Only where canPing(): a protocol frame, or else the app's message over a plain WebSocket. */
   const ping = (ms: number, blame: Reason): void => {
     const m = hb!.message!;
     pingAt = Date.now();
@@ -42,7 +43,7 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
     why = blame;
     k.setTimer(ms, tick);
     if (k.hl) k.current!.control(`ping ${++pings}`);
-    else if (m) {
+    else {
       const d = typeof m == 'function' ? k.call(m) : m;
       // A message() that threw sends nothing (the deadline still judges); one that closed or reconnected has no transport to send on.
       if (d != null && k.current) k.current.send(d, 0);
@@ -58,7 +59,6 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
 
   return {
     probe,
-    proven: () => proven,
     /** Inbound traffic: the quiet clock restarts and a pending ping is answered. */
     alive(): void {
       const now = (last = Date.now());
@@ -79,15 +79,19 @@ export const createHeartbeat = (k: Core, tick: () => void) => {
     drop: (): void => void (pingAt = 0),
     /** The server's own keep-alive interval (ms): silence longer than it (plus a second) is worth a ping. */
     announce(h: number): void {
-      if (hb && h >= MIN_LIFE) beat = Math.min(beat, h + MIN_LIFE);
+      if (h >= MIN_LIFE) beat = Math.min(beat, h + MIN_LIFE); // without a heartbeat `beat` stays 0
     },
-    /** An idle connection cut again after about the same quiet time: a proxy's idle timeout. Ping before it. */
-    lost(was: boolean, reason: Reason, now: number): void {
+    /**
+     * The connection is gone: an idle one cut again after about the same quiet time is a proxy's
+     * idle timeout, pinged before from now on. True when the open connection proved it works.
+     */
+    lost(was: boolean, reason: Reason, now: number): boolean {
       const quiet = now - last;
       if (was && reason !== 'heartbeat-timeout' && quiet >= MIN_LIFE && quiet < beat) {
         if (Math.abs(quiet - cut) < cut / 4) beat = Math.max(MIN_LIFE, (quiet * 3) >> 2);
         cut = quiet;
       }
+      return proven;
     },
     /** A timer that fired late (a frozen tab, a sleeping machine) turns into a probe; true when it did. */
     late(now: number): boolean {

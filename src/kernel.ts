@@ -35,8 +35,6 @@ export interface Parts {
 export interface Core {
   o: Options;
   hb: ResolvedHeartbeat | undefined;
-  /** The longest a `welcome` (or an event stream's response headers) is waited for, ms. */
-  wait: number;
   state: State;
   /** Bumped whenever an attempt or connection is discarded: stale callbacks compare it. */
   gen: number;
@@ -60,7 +58,8 @@ export interface Core {
   base?: string;
   /** Sets the current state's one timer (replacing the one it had). */
   setTimer(ms: number, f: () => void): void;
-  lost(reason: Reason, code?: number, text?: string, wasClean?: boolean, error?: HeartlineError, wait?: number): void;
+  /** The connection or attempt is gone (core.ts's `lost`): `code`, `text`, `wasClean` are the `close` event's. */
+  lost(reason: Reason, error?: HeartlineError, code?: number, text?: string, wasClean?: boolean, wait?: number): void;
   fail(reason: Reason, error: HeartlineError): void;
   ready(heartline: boolean, credentials?: unknown, resumed?: boolean, asked?: string): void;
   deliver(data: unknown, id?: string, event?: string): void;
@@ -72,6 +71,13 @@ export interface Core {
   call<A extends unknown[], R>(f: (...a: A) => R, ...args: A): R | undefined;
   up?: ReturnType<typeof createUploads> | undefined;
 }
+
+/**
+ * The longest a `welcome` (or an event stream's response headers, or the background WebSocket's
+ * greeting) is waited for (ms), unless the heartbeat's `timeout` is shorter: a silent server is
+ * plain. Only the protocol and the fallback wait for these, so heartline/ws carries none of it.
+ */
+export const WELCOME = 2000;
 
 /** Reads the options once: an options object with getters must not be able to throw (or change) later. */
 export const read = (options: Options, parts: Parts): [Options, ResolvedHeartbeat | undefined, ResolvedReconnect | undefined] => {

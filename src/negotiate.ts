@@ -1,3 +1,4 @@
+import { WELCOME } from './kernel.js';
 import type { Core } from './kernel.js';
 import { HeartlineError } from './errors.js';
 import { acked, renumber } from './outbox.js';
@@ -37,12 +38,13 @@ export const protocol = (k: Core): Protocol => {
   let byTimeout = false; // plain mode only because no welcome came in time: a late welcome reconnects
   let plain = ''; // the sessionStorage key that marks this WebSocket URL as a plain server's
   let tried = 0; // when the current transport was asked to open
+  const wait = Math.min(k.hb ? k.hb.timeout : WELCOME, WELCOME);
 
   /** An acknowledgement from the server: one beyond what was sent is a lie, and loses nothing. */
   const ack = (n: number, frame: string): boolean =>
     n >= 0 && n <= k.outbox.s
       ? (acked(k.outbox, n), true)
-      : (k.lost('network-error', 1002, 'bad ack', false, new HeartlineError('malformed', `ack ${n} but only ${k.outbox.s} sent`, undefined, frame)), false);
+      : (k.lost('network-error', new HeartlineError('malformed', `ack ${n} but only ${k.outbox.s} sent`, undefined, frame), 1002, 'bad ack'), false);
 
   /** A frame while negotiating: `welcome`/`ready` continue it, anything else means a plain server. */
   const negotiate = (data: unknown, id?: string, ev?: string): void => {
@@ -63,20 +65,21 @@ export const protocol = (k: Core): Protocol => {
     const s = w && w.session;
     const a = w && w.ack;
     if (!w || typeof w != 'object' || Array.isArray(w) || (s !== undefined && !(typeof s == 'string' && s.length <= MAX_SESSION)) || (a !== undefined && !Number.isInteger(a))) {
-      return k.lost('network-error', 1002, 'bad ' + type, false, new HeartlineError('malformed', `${type} is not a valid object`, undefined, frame));
+      return k.lost('network-error', new HeartlineError('malformed', `${type} is not a valid object`, undefined, frame), 1002, 'bad ' + type);
     }
     if (typeof w.heartbeat == 'number') k.beat.announce(w.heartbeat);
     const { ctx } = k;
     if (type === 'welcome' && k.name === 'websocket') {
       // The server speaks first; the WebSocket hello carries what HTTP requests carry in headers.
       k.current!.control(`hello ${JSON.stringify({ v: 1, session: k.session, lastEventId: k.lastEventId, auth: ctx!.credentials })}`);
-      return k.setTimer(k.wait, () => k.lost('connect-timeout'));
+      return k.setTimer(wait, () => k.lost('connect-timeout'));
     }
-    if (w.session !== k.session) {
+    // Checked above: `s` is a string or undefined, `a` an integer or undefined.
+    if (s !== k.session) {
       // A new session knows none of our sequence numbers: renumber what is still unacknowledged.
-      k.session = ctx!.session = typeof w.session == 'string' ? w.session : undefined;
+      k.session = ctx!.session = s as string | undefined;
       renumber(k.outbox);
-    } else if (!ack(+(w.ack || 0), frame)) return;
+    } else if (!ack((a as number) || 0, frame)) return;
     k.ready(true, undefined, w.resumed === true, ctx!.lastEventId);
   };
 
@@ -89,7 +92,7 @@ export const protocol = (k: Core): Protocol => {
     else if (type === 'ack') ack(n, frame);
     else if (type === 'ping') k.current?.control(`pong ${fields[0]}`);
     else if (type === 'retry') k.hint = n || 0; // clamped where it is used
-    else if (type === 'close') k.lost('server-close', n || 1000, field(fields[1]) || '', true);
+    else if (type === 'close') k.lost('server-close', undefined, n || 1000, field(fields[1]) || '', true);
   };
 
   return {
@@ -111,8 +114,8 @@ export const protocol = (k: Core): Protocol => {
      * fails and the next transport is tried.
      */
     opened(announced, credentials) {
-      const wait = remember(plain) === 's' ? Math.min(k.wait, Math.max(250, 2 * (Date.now() - tried))) : k.wait;
-      k.setTimer(wait, () => (announced ? k.lost('connect-timeout') : (remember(plain, 's'), (byTimeout = true), k.ready(false, credentials))));
+      const ms = remember(plain) === 's' ? Math.min(wait, Math.max(250, 2 * (Date.now() - tried))) : wait;
+      k.setTimer(ms, () => (announced ? k.lost('connect-timeout') : (remember(plain, 's'), (byTimeout = true), k.ready(false, credentials))));
     },
     data(data) {
       const late = byTimeout;
@@ -132,7 +135,7 @@ export const protocol = (k: Core): Protocol => {
       // A protocol server that was slower than the welcome deadline: connect again, in protocol mode.
       // Any other first frame proves a plain server: remembered for the page session.
       if (late) {
-        if (data.startsWith('welcome ')) return remember(plain, '0'), k.lost('network-error', 1002, 'late welcome');
+        if (data.startsWith('welcome ')) return remember(plain, '0'), k.lost('network-error', undefined, 1002, 'late welcome');
         remember(plain, '1');
       }
       if (k.hl === undefined) return negotiate(data);

@@ -1,7 +1,7 @@
 // @vitest-environment node
 // Numbers the docs quote from the code, checked against the code: the README's options table
 // against the TSDoc `@default`s and the resolved defaults, the welcome wait quoted in the README,
-// the guide and PROTOCOL.md against src/core.ts, the README's example option error against the
+// the guide and PROTOCOL.md against src/kernel.ts, the README's example option error against the
 // real one, and the server's bounds (README summary, the guide's table) against DEFAULT_LIMITS.
 // Cheap on purpose: regular expressions over the Markdown, no Markdown parser.
 import { readFileSync } from 'node:fs';
@@ -72,8 +72,8 @@ describe('docs quote the code', () => {
     expect(() => resolveReconnect({ maxDelay: Number(got) })).toThrow(quoted);
   });
 
-  it('the welcome wait quoted in README, guide and PROTOCOL.md is the one in src/core.ts', () => {
-    const welcome = Number(/const WELCOME = (\d+);/.exec(read('src/core.ts'))?.[1]);
+  it('the welcome wait quoted in README, guide and PROTOCOL.md is the one in src/kernel.ts', () => {
+    const welcome = Number(/const WELCOME = (\d+);/.exec(read('src/kernel.ts'))?.[1]);
     expect(welcome).toBeGreaterThan(0);
     for (const [name, text] of [['README', README], ['guide', GUIDE], ['PROTOCOL.md', PROTOCOL]] as const) {
       const quoted = [...text.matchAll(/min\(heartbeat\.timeout, ([\d,]+)\)/g)].map((m) => Number(m[1]!.replace(/,/g, '')));
