@@ -100,7 +100,8 @@ export const publicApi = (k: Core, s: Steps) => {
       if (!oldest || stopped) return;
     }
     outbox.push([++outbox.s, data, resolve, reject]);
-    if (k.state === 'open') s.flush();
+    // Open with a transport: a close listener runs while the lost one is gone and the state not yet left.
+    if (k.current && k.state === 'open') s.flush();
   };
 
   const conn: Connection = {
@@ -118,7 +119,7 @@ export const publicApi = (k: Core, s: Steps) => {
     upload(blob, options) {
       if (!k.up) return Promise.reject(new HeartlineError('upload', 'this connect() has no uploads (heartline/ws, or connectWith() without uploads)'));
       if (stopped) return Promise.reject(new UploadError('closed', 'upload() after close()'));
-      if (k.state === 'open' && !k.hl) return Promise.reject(new UploadError('protocol', 'uploads need a heartline protocol server'));
+      if (k.current && k.state === 'open' && !k.hl) return Promise.reject(new UploadError('protocol', 'uploads need a heartline protocol server'));
       if (!started) start();
       return k.up.start(blob, options);
     },

@@ -2,7 +2,7 @@
 // time that event fires (table-driven: events × calls × occurrence), over a scripted life (open, messages, heartbeats, an ack, a server close, a failed
 // handshake, a reopen): the connection must stay consistent (issue 12's classes; issue 13 item 1).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Connection, Events } from '../src/index';
+import type { Connection, Events, HeartlineError } from '../src/index';
 import { lastSocket, liveSockets, resetSockets, sockets } from './fake-websocket';
 import { advance, open, settle } from './helpers';
 
@@ -84,9 +84,12 @@ describe('any public call from inside any listener leaves a consistent connectio
         c.on(event, () => {
           if (!lived && fired++ === nth) (acted = true), act(c);
         });
-        c.on('error', () => {}); // errors are expected (a failed handshake); none may be thrown
+        const errors: HeartlineError[] = [];
+        c.on('error', (e) => void errors.push(e)); // errors are expected (a failed handshake); none may be thrown
         await expect(life()).resolves.toBeUndefined();
         lived = true;
+        // A call that threw inside our listener is reported as a 'listener' error: none may.
+        expect(errors.filter((e) => e.code === 'listener').map((e) => String(e.cause))).toEqual([]);
         expect(liveSockets().length).toBeLessThanOrEqual(1);
         expect(c.state === 'open').toBe(c.transport !== undefined);
         if (name === 'close' && acted) {
@@ -133,12 +136,15 @@ describe('any public call from inside any option callback leaves a consistent co
           { protocol: 'auto', heartbeat: { interval: 1000, timeout: 300 }, reconnect: { initialDelay: 50, maxDelay: 100 }, ...extra },
           (url as () => string) || undefined,
         );
-        c.on('error', () => {});
+        const errors: HeartlineError[] = [];
+        c.on('error', (e) => void errors.push(e));
         await settle();
         // close() from auth() or the URL function ends the connection before its first socket.
         if (!sockets.length) expect([acted, name, c.state]).toEqual([true, 'close', 'closed']);
         else await expect(life()).resolves.toBeUndefined();
         lived = true;
+        // Our call threw inside the callback: reported as a 'listener' error ("an option callback threw").
+        expect(errors.filter((e) => e.code === 'listener').map((e) => String(e.cause))).toEqual([]);
         expect(liveSockets().length).toBeLessThanOrEqual(1);
         expect(c.state === 'open').toBe(c.transport !== undefined);
         if (name === 'close' && acted) {
@@ -151,4 +157,22 @@ describe('any public call from inside any option callback leaves a consistent co
       });
     }
   }
+});
+
+describe('calls from a close listener while the connection is being lost', () => {
+  it('upload() waits for the next connection instead of refusing a protocol server', async () => {
+    const c = open({ protocol: 'auto', reconnect: { initialDelay: 50, maxDelay: 50 } });
+    let up: Promise<unknown> | undefined;
+    c.on('close', () => void (up ??= c.upload(new Blob(['abc']))));
+    c.on('error', () => {});
+    await settle();
+    lastSocket().open();
+    lastSocket().receive('welcome {"v":1}');
+    lastSocket().receive('ready {"session":"s1","ack":0}');
+    lastSocket().serverClose(1006);
+    const outcome = await Promise.race([up!.then(() => 'resolved', (e: { reason?: string }) => `rejected: ${e.reason}`), advance(20).then(() => 'pending')]);
+    expect(outcome).toBe('pending');
+    c.close();
+    await expect(up).rejects.toMatchObject({ reason: 'closed' });
+  });
 });
