@@ -50,6 +50,16 @@ const life = async (): Promise<void> => {
 };
 
 /** After close(): still closed 5 s later, no new socket, none live, no timer left. */
+/**
+ * After the scripted life: no call of ours threw inside a listener or callback (that is reported
+ * as a 'listener' error), one live socket at most, and `state` and `transport` agree.
+ */
+const consistent = (c: Connection, errors: HeartlineError[]): void => {
+  expect(errors.filter((e) => e.code === 'listener').map((e) => String(e.cause))).toEqual([]);
+  expect(liveSockets().length).toBeLessThanOrEqual(1);
+  expect(c.state === 'open').toBe(c.transport !== undefined);
+};
+
 const closedForGood = async (c: Connection): Promise<void> => {
   const count = sockets.length;
   await advance(5000);
@@ -88,10 +98,7 @@ describe('any public call from inside any listener leaves a consistent connectio
         c.on('error', (e) => void errors.push(e)); // errors are expected (a failed handshake); none may be thrown
         await expect(life()).resolves.toBeUndefined();
         lived = true;
-        // A call that threw inside our listener is reported as a 'listener' error: none may.
-        expect(errors.filter((e) => e.code === 'listener').map((e) => String(e.cause))).toEqual([]);
-        expect(liveSockets().length).toBeLessThanOrEqual(1);
-        expect(c.state === 'open').toBe(c.transport !== undefined);
+        consistent(c, errors);
         if (name === 'close' && acted) {
           await closedForGood(c);
         } else {
@@ -143,10 +150,7 @@ describe('any public call from inside any option callback leaves a consistent co
         if (!sockets.length) expect([acted, name, c.state]).toEqual([true, 'close', 'closed']);
         else await expect(life()).resolves.toBeUndefined();
         lived = true;
-        // Our call threw inside the callback: reported as a 'listener' error ("an option callback threw").
-        expect(errors.filter((e) => e.code === 'listener').map((e) => String(e.cause))).toEqual([]);
-        expect(liveSockets().length).toBeLessThanOrEqual(1);
-        expect(c.state === 'open').toBe(c.transport !== undefined);
+        consistent(c, errors);
         if (name === 'close' && acted) {
           await closedForGood(c);
         } else {
