@@ -19,25 +19,31 @@ if (!esbuild) console.log('note: esbuild is not installed: terser only (set ESBU
 const dist = resolve('dist/heartline.mjs');
 const core = JSON.stringify(resolve('dist/core.mjs'));
 // One budget per import, against the larger of terser and esbuild (issue 13). Budgets only ever
-// come down; `target` is issue 13's goal, printed beside it until the budget reaches it.
+// come down; `target` is printed beside a budget while it is above it.
 // History: issue 12's hardening cost about 1,100 B on `connect`. Issue 13 split the one closure
 // into modules (core, api, heartbeat, negotiate, fallback) with injected parts: heartline/ws lost
 // its build flag (esbuild had kept the protocol code that terser folded away), and the split's
 // interfaces cost about 500 B on `connect` and 120 B on heartline/ws (counted sizes 10,483 ->
 // 10,983 and 5,313 -> 5,431), after trimming; the adapters did not change.
+// Decision (issue 13, 2026-12-03): its first targets (heartline/ws 3,500 B, websocket + protocol
+// 5,000 B, IIFE 8,000 B) are withdrawn, not met. The cost table below shows why: without any
+// error message, option check or page watch at all, heartline/ws would still be about 4,570 B and
+// websocket + protocol about 5,680 B; what is left is the behaviour DESIGN.md requires
+// (heartbeat deadlines, backoff and stop rules, the bounded queue, re-entrancy). The budgets are
+// the ratchet; an app that wants fewer bytes composes fewer parts with heartline/core.
 const budgets = [
   // [label, ESM source of the import (null: the IIFE), budget, target, externals]
   // heartline/ws: the reconnecting WebSocket core alone (plain servers; no protocol, fallback or uploads).
-  ["import { connect } from 'heartline/ws'", `export { connect } from ${JSON.stringify(resolve('dist/ws.mjs'))};`, 5450, 3500],
+  ["import { connect } from 'heartline/ws'", `export { connect } from ${JSON.stringify(resolve('dist/ws.mjs'))};`, 5450, null],
   [
     "connectWith({ transports: [websocket], protocol }) from 'heartline/core'",
     `import { connectWith, websocket, protocol } from ${core};\nexport const connect = connectWith({ transports: [websocket], protocol });`,
     6750,
-    5000,
+    null,
   ],
-  ["import { connect } from 'heartline' (every transport, the protocol, uploads)", `export { connect } from ${JSON.stringify(dist)};`, 11000, 7000],
+  ["import { connect } from 'heartline' (every transport, the protocol, uploads)", `export { connect } from ${JSON.stringify(dist)};`, 11000, null],
   ["import * from 'heartline'", `export * from ${JSON.stringify(dist)};`, 11200, null],
-  ['dist/heartline.iife.min.js (script tag)', null, 11450, 8000],
+  ['dist/heartline.iife.min.js (script tag)', null, 11450, null],
   // The adapters alone: their framework and the core (`./heartline.mjs`, paid for above) external.
   ["import * from 'heartline/react' (React and the core external)", `export * from ${JSON.stringify(resolve('dist/react.mjs'))};`, 990, 1000, ['react']],
   ["import * from 'heartline/vue' (Vue and the core external)", `export * from ${JSON.stringify(resolve('dist/vue.mjs'))};`, 930, 1000, ['vue']],
@@ -69,6 +75,75 @@ const viaEsbuild = async (entry, source, externals) => {
     logLevel: 'silent',
   });
   return r.outputFiles[0].text;
+};
+
+/**
+ * What three behaviours the contract requires cost, in esbuild min+gz bytes per import: the
+ * error and option messages, the option validation, and the page watch (lifecycle.ts). Each is
+ * measured by building from src/ without it (the messages: every English string in the minified
+ * output emptied; wire tokens such as `msg `, `ack ` and `welcome ` kept). These builds are not
+ * shippable: they show that no trim of these reaches issue 13's first targets (GUIDE.md, "Bundle
+ * size"). A
+ * stub that no longer matches its source fails the run, so the table cannot silently go stale.
+ * SIZE_DEBUG=1 prints the strings counted as messages.
+ */
+const costs = async () => {
+  const ts = (await import('typescript')).default;
+  const stubs = {
+    validation: [
+      ['src/options.ts', /export const validate = [\s\S]*?\n};/, 'export const validate = (o: Options): void => {};'],
+      ['src/options.ts', /export const validateFull = [\s\S]*?\n};/, 'export const validateFull = (o: Options): void => {};'],
+      ['src/options.ts', /^  (num|fn)\(r,.*$/gm, ''],
+    ],
+    'page watch': [['src/lifecycle.ts', /export const watchLifecycle = [\s\S]*$/, 'export const watchLifecycle = (r: (e: LifecycleEvent) => void) => () => {};']],
+  };
+  const wire = /^(msg|bin|ping|pong|ack|welcome|hello|retry|bye|Bearer|bad) |^up\./;
+  const messages = (js) => {
+    const sf = ts.createSourceFile('b.js', js, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
+    const cut = [];
+    const visit = (n) => {
+      const text = ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) ? n.text : ts.isTemplateExpression(n) ? n.head.text : undefined;
+      if (text !== undefined && /[a-z(]{2,}[,:]? [a-z(0-9`$]/i.test(n.getText(sf)) && !wire.test(text)) return void cut.push([n.getStart(sf), n.end]);
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+    if (process.env.SIZE_DEBUG) console.log(cut.map(([a, b]) => js.slice(a, b)).join("\n"));
+    for (const [a, b] of cut.reverse()) js = js.slice(0, a) + '""' + js.slice(b);
+    return js;
+  };
+  const build = async (contents, offs = []) => {
+    const plugin = {
+      name: 'without',
+      setup(b) {
+        b.onLoad({ filter: /\.ts$/ }, (a) => {
+          let src = readFileSync(a.path, 'utf8');
+          for (const [off, file, re, by] of offs.flatMap((off) => (stubs[off] || []).map((stub) => [off, ...stub]))) {
+            if (!a.path.endsWith(file)) continue;
+            const was = src;
+            src = src.replace(re, by);
+            if (src === was) throw new Error(`size.mjs: the "${off}" stub no longer matches ${file}: update costs()`);
+          }
+          return { contents: src, loader: 'ts' };
+        });
+      },
+    };
+    const r = await esbuild.build({ stdin: { contents, resolveDir: '.', loader: 'ts' }, bundle: true, minify: true, write: false, format: 'esm', target: 'es2020', plugins: [plugin], logLevel: 'silent' });
+    const js = r.outputFiles[0].text;
+    return gz(offs.includes('messages') ? messages(js) : js);
+  };
+  console.log('what required behaviour costs (esbuild min+gz from src/; bytes saved without it):');
+  for (const [label, contents] of [
+    ['heartline/ws connect', "export { connect } from './src/ws.ts';"],
+    ['websocket + protocol', "import { connectWith, websocket, protocol } from './src/compose.ts';\nexport const connect = connectWith({ transports: [websocket], protocol });"],
+    ['heartline connect', "export { connect } from './src/index.ts';"],
+  ]) {
+    const all = await build(contents);
+    const parts = [];
+    for (const off of ['messages', 'validation', 'page watch']) parts.push(`${off} ${all - (await build(contents, [off]))}`);
+    const rest = await build(contents, ['messages', 'validation', 'page watch']);
+    parts.push(`all three ${all - rest} (leaving ${rest} B)`);
+    console.log(`  ${label}: ${all} B; ${parts.join(', ')}`);
+  }
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'heartline-size-'));
@@ -106,6 +181,7 @@ try {
       console.log(`modules of ${label} (esbuild, minified, before gzip; ${out.bytes} B in all):`);
       for (const [f, { bytesInOutput }] of rows) console.log(`  ${String(bytesInOutput).padStart(6)} B  ${relative('.', f)}`);
     }
+    await costs();
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
