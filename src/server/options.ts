@@ -107,6 +107,13 @@ export interface Limits {
   maxBufferedBytes?: number;
   /** Client messages waiting for `onMessage` per connection; over it the server stops reading that socket. @default 64 */
   maxPendingMessages?: number;
+  /**
+   * Bytes of received frames (messages and upload chunks) waiting their turn per WebSocket; over
+   * it the server stops reading that socket until half are done, so TCP slows the sender (whose
+   * `bufferedAmount` then paces its uploads) and pings wait behind at most this much. One frame
+   * is always taken, whatever its size. @default 4194304 (4 MiB)
+   */
+  maxPendingBytes?: number;
   /** Sessions held. A new one past it: 503 with Retry-After / close 1013. @default 100000 */
   maxSessions?: number;
   /** A session without a connection is forgotten after this (ms). @default 600000 (10 minutes) */
@@ -220,6 +227,7 @@ export const DEFAULT_LIMITS: Readonly<ResolvedLimits> = Object.freeze({
   messageRate: 100,
   maxBufferedBytes: 1 << 22,
   maxPendingMessages: 64,
+  maxPendingBytes: 1 << 22,
   maxSessions: 100000,
   sessionTtl: 600000,
   maxEvents: 10000,

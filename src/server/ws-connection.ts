@@ -18,6 +18,8 @@ export class WsConnection {
   private started = false;
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  /** Bytes of the frames in `queued` (bounded by `limits.maxPendingBytes`). */
+  private queuedBytes = 0;
   private throttled = false;
   /** The SEQ a `bin SEQ` header announced for the very next frame (NaN: none). */
   private announced = NaN;
@@ -51,18 +53,21 @@ export class WsConnection {
 
   /** Reading resumes when neither the app's backlog nor a rate debt holds it. */
   private release(): void {
-    const backlog = this.queued > this.core.limits.maxPendingMessages / 2;
+    const { maxPendingMessages, maxPendingBytes } = this.core.limits;
+    const backlog = this.queued > maxPendingMessages / 2 || this.queuedBytes > maxPendingBytes / 2;
     if (!this.throttled && !backlog && this.ws.isPaused) this.ws.resume();
   }
 
-  /** Runs `fn` after every frame received before it; the socket is paused while too many wait. */
-  private enqueue(fn: () => Promise<unknown>): void {
-    if (++this.queued > this.core.limits.maxPendingMessages) this.ws.pause();
+  /** Runs `fn` after every frame received before it; the socket is paused while too many frames or bytes wait. */
+  private enqueue(fn: () => Promise<unknown>, bytes = 0): void {
+    const { maxPendingMessages, maxPendingBytes } = this.core.limits;
+    this.queuedBytes += bytes;
+    if (++this.queued > maxPendingMessages || this.queuedBytes > maxPendingBytes) this.ws.pause();
     const session = this.link.session;
     this.chain = this.chain
       .then(fn)
       .catch((e: unknown) => this.core.report(e, { where: 'internal', ...(session ? { session: session.id } : {}) }))
-      .finally(() => (--this.queued, this.release()));
+      .finally(() => (--this.queued, (this.queuedBytes -= bytes), this.release()));
   }
 
   /** Over `messageRate`: paused until the debt is paid; cut with 1013 when owing 20 s of it. */
@@ -89,7 +94,7 @@ export class WsConnection {
     if (isBinary) {
       if (Number.isNaN(seq)) return this.binaryFrame(data);
       if (data.length > limits.maxMessageSize) return link.close(1009, 'message too big');
-      return this.deliver(seq, data, true);
+      return this.deliver(seq, data, true, data.length);
     }
     if (data.length > limits.maxMessageSize + 256) return link.close(1009, 'message too big');
     const text = data.toString('utf8');
@@ -99,7 +104,7 @@ export class WsConnection {
       if (!this.started) (this.started = true), this.enqueue(() => this.hello(text.slice(6)).catch((e: unknown) => this.failed(e)));
     } else if (type === 'ping') {
       if (/^\d{1,16}$/.test(arg ?? '')) link.frame(`pong ${arg}`);
-    } else if (type === 'msg') this.deliver(seqOf(arg), payload, false);
+    } else if (type === 'msg') this.deliver(seqOf(arg), payload, false, data.length);
     else if (type === 'bin') this.announced = seqOf(arg);
     else if (type === 'up.open' || type === 'up.abort') this.upload(fields, payload, new Uint8Array(0));
     else if (type === 'bye') this.enqueue(async () => link.session && this.core.forget(link.session));
@@ -112,13 +117,14 @@ export class WsConnection {
     if (fields[0] === 'up.chunk') this.upload(fields, '', rest);
   }
 
-  private deliver(seq: number, data: string | Buffer, binary: boolean): void {
+  /** `size`: the frame's bytes on the wire (what `limits.maxPendingBytes` counts). */
+  private deliver(seq: number, data: string | Buffer, binary: boolean, size: number): void {
     this.enqueue(async () => {
       const session = this.link.session;
       if (!session || Number.isNaN(seq)) return;
       const ack = await this.core.deliver(session, seq, data, binary, 'websocket');
       if (ack !== null) this.ack(ack);
-    });
+    }, size);
   }
 
   /**
@@ -144,7 +150,7 @@ export class WsConnection {
           ? await core.uploads.tooLarge(session, fields[1] ?? '')
           : await core.uploads.frame(session, fields, payload, bytes);
       for (const f of frames) this.link.frame(f);
-    });
+    }, bytes.length + payload.length);
   }
 
   /** An engine failed during the handshake: reported, and the socket closed with 1011 (the client retries). */

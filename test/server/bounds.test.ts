@@ -121,6 +121,31 @@ describe('rates and counts', () => {
     r.ws.close();
   }, 30000);
 
+  it('maxPendingBytes: big frames waiting for onMessage stop the reading at that many bytes, not at maxPendingMessages frames; then all arrive in order', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const got: number[] = [];
+    // 64 pending frames of 512 KiB would be 32 MiB held for one socket; the byte bound stops at 1 MiB.
+    running = await start({ limits: { messageRate: 1e6, maxPendingBytes: 1 << 20 }, onMessage: async (m) => void (await gate, got.push(m.seq)) });
+    const r = await rawReady(running.url);
+    const payload = 'q'.repeat(512 * 1024);
+    for (let i = 1; i <= 48; i += 1) r.ws.send(`msg ${i}\n${payload}`);
+    // 24 MiB sent. The kernel's loopback buffers hold a few MiB; a server that read 48 frames into
+    // its queue would leave the sender nearly empty.
+    let before = -1;
+    await until(async () => {
+      const now = r.ws.bufferedAmount;
+      await new Promise((res) => setTimeout(res, 300));
+      return now === r.ws.bufferedAmount && now === (before = now) ? true : false;
+    }, 15000, 'the sender to stop draining');
+    expect(before).toBeGreaterThan(8 << 20);
+    expect(got).toEqual([]);
+    open();
+    await r.frame(/^ack 48$/, 20000);
+    expect(got).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
+    r.ws.close();
+  }, 30000);
+
   it('a WebSocket that never says hello is closed 1008 after helloTimeout', async () => {
     running = await start({ limits: { helloTimeout: 200 } });
     const r = await raw(running.url);
