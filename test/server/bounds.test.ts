@@ -97,53 +97,40 @@ describe('rates and counts', () => {
     expect(again.session).toBe(a.session);
   });
 
-  it('maxPendingMessages: while onMessage is stuck the socket is not read (the bytes wait in the sender), then all arrive in order', async () => {
+  /**
+   * Sends `n` messages of `size` bytes while onMessage is stuck: the server must stop reading, so
+   * more than `left` bytes stay in the sender (the kernel's loopback buffers hold a few MiB; a
+   * server that queued every frame would have drained it). Then all arrive, in order.
+   */
+  const stuckReader = async (limits: Record<string, number>, n: number, size: number, left: number): Promise<void> => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const got: number[] = [];
-    running = await start({ limits: { messageRate: 1e6, maxPendingMessages: 8 }, onMessage: async (m) => void (await gate, got.push(m.seq)) });
+    running = await start({ limits: { messageRate: 1e6, ...limits }, onMessage: async (m) => void (await gate, got.push(m.seq)) });
     const r = await rawReady(running.url);
-    const payload = 'p'.repeat(4096);
-    for (let i = 1; i <= 5000; i += 1) r.ws.send(`msg ${i}\n${payload}`);
-    // ~20 MB sent: more than the kernel's socket buffers hold, so a server that stopped reading
-    // leaves megabytes in the sender; one that buffered every frame would have drained it.
+    const payload = 'p'.repeat(size);
+    for (let i = 1; i <= n; i += 1) r.ws.send(`msg ${i}\n${payload}`);
     let before = -1;
     await until(async () => {
       const now = r.ws.bufferedAmount;
       await new Promise((res) => setTimeout(res, 300));
       return now === r.ws.bufferedAmount && now === (before = now) ? true : false;
     }, 15000, 'the sender to stop draining');
-    expect(before).toBeGreaterThan(4 << 20);
+    expect(before).toBeGreaterThan(left);
     expect(got).toEqual([]);
     open();
-    await r.frame(/^ack 5000$/, 20000);
-    expect(got).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    await r.frame(new RegExp(`^ack ${n}$`), 20000);
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     r.ws.close();
+  };
+
+  it('maxPendingMessages: while onMessage is stuck the socket is not read (the bytes wait in the sender), then all arrive in order', async () => {
+    await stuckReader({ maxPendingMessages: 8 }, 5000, 4096, 4 << 20); // ~20 MB sent
   }, 30000);
 
   it('maxPendingBytes: big frames waiting for onMessage stop the reading at that many bytes, not at maxPendingMessages frames; then all arrive in order', async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    const got: number[] = [];
-    // 64 pending frames of 512 KiB would be 32 MiB held for one socket; the byte bound stops at 1 MiB.
-    running = await start({ limits: { messageRate: 1e6, maxPendingBytes: 1 << 20 }, onMessage: async (m) => void (await gate, got.push(m.seq)) });
-    const r = await rawReady(running.url);
-    const payload = 'q'.repeat(512 * 1024);
-    for (let i = 1; i <= 48; i += 1) r.ws.send(`msg ${i}\n${payload}`);
-    // 24 MiB sent. The kernel's loopback buffers hold a few MiB; a server that read 48 frames into
-    // its queue would leave the sender nearly empty.
-    let before = -1;
-    await until(async () => {
-      const now = r.ws.bufferedAmount;
-      await new Promise((res) => setTimeout(res, 300));
-      return now === r.ws.bufferedAmount && now === (before = now) ? true : false;
-    }, 15000, 'the sender to stop draining');
-    expect(before).toBeGreaterThan(8 << 20);
-    expect(got).toEqual([]);
-    open();
-    await r.frame(/^ack 48$/, 20000);
-    expect(got).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
-    r.ws.close();
+    // 48 frames of 512 KiB (24 MiB) are under the 64 frames of maxPendingMessages; the byte bound stops at 1 MiB.
+    await stuckReader({ maxPendingBytes: 1 << 20 }, 48, 512 * 1024, 8 << 20);
   }, 30000);
 
   it('a WebSocket that never says hello is closed 1008 after helloTimeout', async () => {
